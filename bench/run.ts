@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: Carton side by side with the peers installed here, in one
+ * interleaved run, printing medians, spreads and ratios.
+ *
+ *   runtime: `carton-runtime run` vs `runc run` (start-to-exit of /bin/true), and
+ *            the create + start + delete cycle of both, on the same bundle.
+ *   images:  see bench/images.ts (pull vs skopeo/podman, run vs podman run).
+ *
+ * NODE_EXTRA_CA_CERTS is unset for every subject (it adds ~90 ms to each Node
+ * start and nothing to Go programs), so both sides run in the same environment.
+ * BENCH_RUNS (default 30) sets the number of measured rounds.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { formatComparison, interleave, type Subject } from './measure';
+
+const repo = path.resolve(__dirname, '..', '..');
+const carton = path.join(repo, 'bin', 'carton-runtime');
+const runs = Number(process.env.BENCH_RUNS ?? 30);
+const env: NodeJS.ProcessEnv = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+
+function busyboxBundle(dir: string): string {
+  const rootfs = execFileSync('bash', [path.join(repo, 'scripts', 'busybox-rootfs.sh'), path.join(dir, 'rootfs')], {
+    encoding: 'utf8',
+  }).trim();
+  // The same config.json for both runtimes: runc's default spec running /bin/true.
+  fs.rmSync(path.join(dir, 'config.json'), { force: true });
+  execFileSync('runc', ['spec', '--bundle', dir]);
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['/bin/true'];
+  spec.root.path = rootfs;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+  return dir;
+}
+
+function cycle(runtime: string, root: string, bundle: string, id: string): string[] {
+  const r = `${runtime} --root ${root}`;
+  return ['sh', '-c', `${r} create --bundle ${bundle} ${id} && ${r} start ${id} && ${r} delete --force ${id}`];
+}
+
+function main(): void {
+  const work = '/var/tmp/carton-bench';
+  fs.mkdirSync(work, { recursive: true });
+  const bundle = busyboxBundle(path.join(work, 'bundle'));
+  const roots = { runc: path.join(work, 'runc-root'), carton: path.join(work, 'carton-root') };
+  console.log(`# Carton benchmarks (${new Date().toISOString()})`);
+  console.log(`NODE_EXTRA_CA_CERTS: unset for all subjects; ${runs} interleaved rounds after 2 warm-up rounds.`);
+  console.log(`runc: ${execFileSync('runc', ['--version'], { encoding: 'utf8' }).split('\n')[0]}; node: ${process.version}\n`);
+
+  const runSubjects: Subject[] = [
+    { name: 'runc run', argv: ['runc', '--root', roots.runc, 'run', '--bundle', bundle, 'bench-runc'], env },
+    { name: 'carton-runtime run', argv: [carton, '--root', roots.carton, 'run', '--bundle', bundle, 'bench-carton'], env },
+  ];
+  console.log(formatComparison('run /bin/true, start to exit', interleave(runSubjects, runs)));
+  console.log();
+
+  const cycleSubjects: Subject[] = [
+    { name: 'runc create+start+delete', argv: cycle('runc', roots.runc, bundle, 'bench-runc-c'), env },
+    { name: 'carton-runtime create+start+delete', argv: cycle(carton, roots.carton, bundle, 'bench-carton-c'), env },
+  ];
+  console.log(formatComparison('create + start + delete', interleave(cycleSubjects, runs)));
+  console.log();
+
+  const images = path.join(__dirname, 'images.js');
+  if (fs.existsSync(images) && process.env.BENCH_SKIP_IMAGES !== '1') {
+    require(images).main({ runs: Math.max(5, Math.floor(runs / 5)), env });
+  }
+}
+
+main();
