@@ -87,6 +87,8 @@ export const enum OpCode {
   SET_DUMPABLE = 36,
   /** Report a key/value to TypeScript (e.g. the pts path); no effect. Reserved. */
   NOTE = 37,
+  /** connect() to the unix socket at host `path` (the seccomp agent, OCI listenerPath) while the host is still reachable; SECCOMP with SECCOMP_FILTER_FLAG_NEW_LISTENER sends the notify fd there. */
+  SECCOMP_LISTENER_SOCKET = 38,
 }
 
 export const enum MountTargetKind {
@@ -192,7 +194,8 @@ export type Op =
   | (OpBase & { op: OpCode.EXEC; argv: string[]; env: string[] })
   | (OpBase & { op: OpCode.PERSONALITY; domain: number })
   | (OpBase & { op: OpCode.SET_DUMPABLE; dumpable: boolean })
-  | (OpBase & { op: OpCode.NOTE; key: string; value: string });
+  | (OpBase & { op: OpCode.NOTE; key: string; value: string })
+  | (OpBase & { op: OpCode.SECCOMP_LISTENER_SOCKET; path: string });
 
 /** Messages the init sends to TypeScript. */
 export const enum InitMessage {
