@@ -1,7 +1,116 @@
 /** Wires the store's parts together (implementation behind store.ts). */
-import { CartonError } from '../common/errors';
-import type { Store, StoreOptions } from './store';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CartonError, nodeErrorReason } from '../common/errors';
+import { FileBlobStore } from './blobs';
+import { ownerAlive, ownerTag } from './fsutil';
+import { defaultNormalizeName, FileImageStore } from './images';
+import { FileLayerStore } from './layers';
+import { StoreLock } from './lock';
+import { FileSnapshotStore } from './snapshots';
+import type { LockMode, Release, Store, StoreOptions } from './store';
 
-export function openStoreAt(root: string, _options: StoreOptions): Store {
-  throw new CartonError('EUNSUPPORTED', `image store at ${root}: not implemented yet`);
+/** Unreferenced blobs younger than this may belong to a pull in progress: keep them. */
+const BLOB_GRACE_MS = 10 * 60 * 1000;
+
+export function openStoreAt(rootArg: string, options: StoreOptions): Store {
+  const root = path.resolve(rootArg);
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(root, 'tmp'), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new CartonError('EKERNEL', `image store ${root}: ${nodeErrorReason(err)}`, { cause: err, hint: 'check --root' });
+  }
+  sweepTemp(root);
+  const lock = new StoreLock(path.join(root, 'store.lock'));
+  const tag = ownerTag();
+  const tempDir = (prefix: string): string => {
+    const dir = path.join(root, 'tmp', `${tag}${prefix}-${crypto.randomBytes(6).toString('hex')}`);
+    fs.mkdirSync(dir, 0o700);
+    return dir;
+  };
+  const withLock = async <T>(mode: LockMode, fn: () => Promise<T> | T): Promise<T> => {
+    const release = await lock.acquire(mode);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+  const blobs = new FileBlobStore(root, tempDir);
+  let images!: FileImageStore;
+  let snapshots!: FileSnapshotStore;
+  const referenced = () => {
+    const chains = snapshots.heldChains();
+    const blobRefs = new Set<string>();
+    for (const img of images.read().images) {
+      blobRefs.add(img.id);
+      if (img.manifestDigest) blobRefs.add(img.manifestDigest);
+      for (const l of img.layers) {
+        chains.add(l.chainId);
+        blobRefs.add(l.blobDigest);
+      }
+    }
+    return { chains, blobs: blobRefs };
+  };
+  const layers = new FileLayerStore(root, blobs, tempDir, referenced);
+  /** Drop layers and old blobs nothing references. Caller holds the lock. */
+  const collect = (dropNow: string[] = []): string[] => {
+    const removed = layers.prune();
+    const refs = referenced();
+    for (const info of layers.list()) refs.blobs.add(info.blobDigest);
+    const now = Date.now();
+    for (const digest of blobs.list()) {
+      if (refs.blobs.has(digest)) continue;
+      try {
+        const recent = now - fs.statSync(blobs.path(digest)).mtimeMs < BLOB_GRACE_MS;
+        if (recent && !dropNow.includes(digest)) continue;
+      } catch {
+        continue;
+      }
+      blobs.remove(digest);
+    }
+    return removed;
+  };
+  images = new FileImageStore({
+    root,
+    blobs,
+    layers,
+    withLock: (fn) => withLock('ex', fn),
+    normalizeName: options.normalizeName ?? defaultNormalizeName,
+    collect,
+  });
+  snapshots = new FileSnapshotStore(root, layers, images, tempDir);
+  return {
+    root,
+    blobs,
+    images,
+    snapshots,
+    layers: {
+      ensure: (l, p) => layers.ensure(l, p),
+      get: (c) => layers.get(c),
+      list: () => layers.list(),
+      prune: () => {
+        // prune() is synchronous in the interface; callers hold the lock (see Store.withLock)
+        return collect([]);
+      },
+    },
+    lock: (mode: LockMode = 'ex'): Promise<Release> => lock.acquire(mode),
+    withLock,
+    tempDir,
+  };
+}
+
+/** Remove tmp/ entries whose owning process is gone (a killed pull's leftovers). */
+function sweepTemp(root: string): void {
+  const tmp = path.join(root, 'tmp');
+  for (const name of fs.readdirSync(tmp)) {
+    if (ownerAlive(name)) continue;
+    try {
+      fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+    } catch {
+      /* best effort: retried by the next open */
+    }
+  }
 }

@@ -1,0 +1,72 @@
+/** Small durable-write helpers shared by the store's parts. */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** fsync a directory so a rename inside it survives a crash. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Write-temp, fsync, rename, fsync-dir: readers see the old or the new file, never half. */
+export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+export function readJSONFile<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Start time of a process (clock ticks since boot) or undefined when it is gone: survives pid reuse. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Name prefix for temp entries owned by this process: "<pid>-<starttime>-". */
+export function ownerTag(): string {
+  return `${process.pid}-${processStartTime(process.pid) ?? '0'}-`;
+}
+
+/** Whether the owner named by a temp entry ("<pid>-<start>-…") is still alive. */
+export function ownerAlive(name: string): boolean {
+  const m = /^(\d+)-(\d+)-/.exec(name);
+  if (!m) return false;
+  return processStartTime(Number(m[1])) === m[2];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

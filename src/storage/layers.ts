@@ -1,0 +1,171 @@
+/**
+ * Unpacked layers: layers/<chainHex>/{diff/, layer.json}, one per chain id, shared by every
+ * image that has it. A layer is unpacked into tmp/ and renamed into layers/ as a whole
+ * directory whose layer.json is already written, so a directory under layers/ is always
+ * complete; a concurrent unpack of the same chain loses the rename and uses the winner's.
+ * Removal renames out to tmp/ first, so a half-deleted layer is never seen either.
+ *
+ * l/<short> symlinks point at layers/<chainHex>/diff: overlay lowerdirs are given as these
+ * short names relative to l/, which keeps the mount data under one page with 300+ layers.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CartonError, nodeErrorReason } from '../common/errors';
+import { applyTar } from '../layer/apply';
+import { chainId as computeChainId, digestHex, isDigest } from '../layer/chain';
+import { decompressFile } from '../layer/decompress';
+import { fsyncDir, readJSONFile, writeFileAtomic } from './fsutil';
+import type { BlobStore, LayerInfo, LayerSource, LayerStore } from './store';
+
+export class FileLayerStore implements LayerStore {
+  readonly dir: string;
+  readonly shortDir: string;
+
+  constructor(
+    root: string,
+    private readonly blobs: BlobStore,
+    private readonly tempDir: (prefix: string) => string,
+    private readonly referenced: () => { chains: Set<string>; blobs: Set<string> },
+  ) {
+    this.dir = path.join(root, 'layers');
+    this.shortDir = path.join(root, 'l');
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.shortDir, { recursive: true, mode: 0o700 });
+  }
+
+  get(chainId: string): LayerInfo | undefined {
+    if (!isDigest(chainId)) return undefined;
+    const info = readJSONFile<LayerInfo>(path.join(this.dir, digestHex(chainId), 'layer.json'));
+    if (info) info.diffDir = path.join(this.dir, digestHex(chainId), 'diff');
+    return info;
+  }
+
+  list(): LayerInfo[] {
+    const out: LayerInfo[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      const info = /^[a-f0-9]{64}$/.test(name) ? this.get(`sha256:${name}`) : undefined;
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  async ensure(layer: LayerSource, parentChainId: string | null): Promise<LayerInfo> {
+    if (!isDigest(layer.diffId)) throw new CartonError('EINVAL_CONFIG', `layer diff_id '${layer.diffId}' is not a sha256 digest`);
+    const chain = computeChainId(parentChainId, layer.diffId);
+    const have = this.get(chain);
+    if (have) return have;
+    if (parentChainId && !this.get(parentChainId)) {
+      throw new CartonError('ENOTFOUND', `layer ${layer.diffId}: parent layer ${parentChainId} is not unpacked`);
+    }
+    const blobDigest = layer.compressedDigest ?? layer.diffId;
+    if (!this.blobs.has(blobDigest)) {
+      throw new CartonError('ENOTFOUND', `layer ${layer.diffId}: blob ${blobDigest} is not in the image store`);
+    }
+    const work = this.tempDir('layer');
+    try {
+      const diff = path.join(work, 'diff');
+      fs.mkdirSync(diff, 0o755);
+      const label = `layer ${blobDigest}`;
+      const result = await applyTar(decompressFile(this.blobs.path(blobDigest), label), diff, label);
+      if (result.diffId !== layer.diffId) {
+        throw new CartonError('EDIGEST', `${label}: uncompressed content has digest ${result.diffId}, config says ${layer.diffId}`, {
+          hint: 'the image config and its layers do not match',
+        });
+      }
+      const info: LayerInfo = {
+        chainId: chain,
+        diffId: layer.diffId,
+        parentChainId,
+        blobDigest,
+        mediaType: layer.mediaType ?? 'application/vnd.oci.image.layer.v1.tar',
+        diffDir: path.join(this.dir, digestHex(chain), 'diff'),
+        size: result.size,
+        createdAt: new Date().toISOString(),
+      };
+      writeFileAtomic(path.join(work, 'layer.json'), JSON.stringify(info));
+      try {
+        fs.renameSync(work, path.join(this.dir, digestHex(chain)));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        // another process finished the same layer first: use theirs
+      }
+      fsyncDir(this.dir);
+      const done = this.get(chain);
+      if (!done) throw new CartonError('EINTERNAL', `layer ${chain} vanished after unpacking`);
+      this.shortName(chain);
+      return done;
+    } catch (err) {
+      if (err instanceof CartonError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CartonError(code === 'ENOSPC' ? 'EKERNEL' : 'EINTERNAL', `layer ${layer.diffId}: ${nodeErrorReason(err)}`, {
+        cause: err,
+        hint: code === 'ENOSPC' ? 'free space in the image store (--root) and retry' : undefined,
+      });
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The short link name for a layer (created on demand): the shortest prefix of its chain
+   * hex, from 6 characters, not taken by another layer.
+   */
+  shortName(chainId: string): string {
+    const hex = digestHex(chainId);
+    const target = `../layers/${hex}/diff`;
+    for (let len = 6; len <= hex.length; len++) {
+      const name = hex.slice(0, len);
+      const link = path.join(this.shortDir, name);
+      let current: string | undefined;
+      try {
+        current = fs.readlinkSync(link);
+      } catch {
+        try {
+          fs.symlinkSync(target, link);
+          return name;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          current = fs.readlinkSync(link);
+        }
+      }
+      if (current === target) return name;
+    }
+    throw new CartonError('EINTERNAL', `no short name for layer ${chainId}`);
+  }
+
+  /** Remove one layer: renamed out of layers/ first so it is never seen half-deleted. */
+  removeLayer(chainId: string): void {
+    const hex = digestHex(chainId);
+    const src = path.join(this.dir, hex);
+    const trash = path.join(this.tempDir('trash'), hex);
+    try {
+      fs.renameSync(src, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of fs.readdirSync(this.shortDir)) {
+      if (hex.startsWith(name)) {
+        try {
+          if (fs.readlinkSync(path.join(this.shortDir, name)) === `../layers/${hex}/diff`) fs.unlinkSync(path.join(this.shortDir, name));
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    fs.rmSync(path.dirname(trash), { recursive: true, force: true });
+  }
+
+  /** Call with the store lock held. */
+  prune(): string[] {
+    const refs = this.referenced();
+    const removed: string[] = [];
+    for (const info of this.list()) {
+      if (refs.chains.has(info.chainId)) continue;
+      this.removeLayer(info.chainId);
+      removed.push(info.chainId);
+    }
+    return removed;
+  }
+}
