@@ -1,5 +1,414 @@
 /* Carton's N-API addon: host-side syscalls Node lacks. No policy lives here. */
-#include <node_api.h>
+#include "addon.h"
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
-static napi_value init(napi_env env, napi_value exports) { (void)env; return exports; }
+napi_value throw_type(napi_env env, const char *msg)
+{
+	napi_throw_type_error(env, NULL, msg);
+	return NULL;
+}
+
+int arg_string(napi_env env, napi_value v, char **out, int nullable)
+{
+	napi_valuetype t;
+	napi_typeof(env, v, &t);
+	if (nullable && (t == napi_null || t == napi_undefined)) {
+		*out = NULL;
+		return 0;
+	}
+	size_t len;
+	if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+		throw_type(env, "expected a string");
+		return -1;
+	}
+	*out = malloc(len + 1);
+	napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+	if (strlen(*out) != len) {
+		free(*out);
+		throw_type(env, "string contains a NUL byte");
+		return -1;
+	}
+	return 0;
+}
+
+int arg_int(napi_env env, napi_value v, int64_t *out)
+{
+	napi_valuetype t;
+	napi_typeof(env, v, &t);
+	if (t != napi_number || napi_get_value_int64(env, v, out) != napi_ok) {
+		throw_type(env, "expected a number");
+		return -1;
+	}
+	return 0;
+}
+
+int arg_buffer(napi_env env, napi_value v, void **data, size_t *len)
+{
+	bool ok = false;
+	napi_is_buffer(env, v, &ok);
+	if (!ok || napi_get_buffer_info(env, v, data, len) != napi_ok) {
+		throw_type(env, "expected a Buffer");
+		return -1;
+	}
+	return 0;
+}
+
+#define ARGS(n)                                                     \
+	size_t argc = n;                                            \
+	napi_value argv[n];                                         \
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);      \
+	for (size_t i_ = argc; i_ < n; i_++)                        \
+		napi_get_undefined(env, &argv[i_]);
+
+static napi_value undefined(napi_env env)
+{
+	napi_value u;
+	napi_get_undefined(env, &u);
+	return u;
+}
+
+/* mount(source|null, target, fstype|null, flags, data|null) */
+static napi_value js_mount(napi_env env, napi_callback_info info)
+{
+	ARGS(5);
+	char *src = NULL, *tgt = NULL, *fs = NULL, *data = NULL;
+	int64_t flags;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &src, 1) || arg_string(env, argv[1], &tgt, 0) ||
+	    arg_string(env, argv[2], &fs, 1) || arg_int(env, argv[3], &flags) || arg_string(env, argv[4], &data, 1))
+		goto out;
+	if (mount(src, tgt, fs, (unsigned long)flags, data) < 0)
+		throw_errno(env, errno, "mount", tgt);
+	else
+		ret = undefined(env);
+out:
+	free(src), free(tgt), free(fs), free(data);
+	return ret;
+}
+
+static napi_value js_umount2(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char *tgt = NULL;
+	int64_t flags = 0;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &tgt, 0) || arg_int(env, argv[1], &flags))
+		goto out;
+	if (umount2(tgt, (int)flags) < 0)
+		throw_errno(env, errno, "umount2", tgt);
+	else
+		ret = undefined(env);
+out:
+	free(tgt);
+	return ret;
+}
+
+static napi_value js_mknod(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	char *path = NULL;
+	int64_t mode, maj, min;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &path, 0) || arg_int(env, argv[1], &mode) || arg_int(env, argv[2], &maj) ||
+	    arg_int(env, argv[3], &min))
+		goto out;
+	if (mknod(path, (mode_t)mode, makedev((unsigned)maj, (unsigned)min)) < 0)
+		throw_errno(env, errno, "mknod", path);
+	else
+		ret = undefined(env);
+out:
+	free(path);
+	return ret;
+}
+
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	char *path = NULL, *name = NULL;
+	void *data;
+	size_t len;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &path, 0) || arg_string(env, argv[1], &name, 0) || arg_buffer(env, argv[2], &data, &len))
+		goto out;
+	if (lsetxattr(path, name, data, len, 0) < 0)
+		throw_errno(env, errno, "lsetxattr", path);
+	else
+		ret = undefined(env);
+out:
+	free(path), free(name);
+	return ret;
+}
+
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char *path = NULL, *name = NULL;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &path, 0) || arg_string(env, argv[1], &name, 0))
+		goto out;
+	for (;;) {
+		ssize_t size = lgetxattr(path, name, NULL, 0);
+		if (size < 0) {
+			if (errno == ENODATA)
+				napi_get_null(env, &ret);
+			else
+				throw_errno(env, errno, "lgetxattr", path);
+			break;
+		}
+		void *buf;
+		napi_value b;
+		napi_create_buffer(env, size, &buf, &b);
+		ssize_t got = lgetxattr(path, name, buf, size);
+		if (got < 0 && errno == ERANGE)
+			continue; /* grew in between */
+		if (got < 0) {
+			if (errno == ENODATA)
+				napi_get_null(env, &ret);
+			else
+				throw_errno(env, errno, "lgetxattr", path);
+		} else {
+			napi_create_buffer_copy(env, got, buf, NULL, &ret);
+		}
+		break;
+	}
+out:
+	free(path), free(name);
+	return ret;
+}
+
+static napi_value js_llistxattr(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char *path = NULL, *buf = NULL;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &path, 0))
+		goto out;
+	ssize_t size;
+	for (;;) {
+		size = llistxattr(path, NULL, 0);
+		if (size < 0)
+			break;
+		buf = realloc(buf, size + 1);
+		size = llistxattr(path, buf, size);
+		if (size >= 0 || errno != ERANGE)
+			break;
+	}
+	if (size < 0) {
+		throw_errno(env, errno, "llistxattr", path);
+		goto out;
+	}
+	napi_create_array(env, &ret);
+	uint32_t n = 0;
+	for (ssize_t i = 0; i < size;) {
+		size_t l = strnlen(buf + i, size - i);
+		napi_value s;
+		napi_create_string_utf8(env, buf + i, l, &s);
+		napi_set_element(env, ret, n++, s);
+		i += l + 1;
+	}
+out:
+	free(path), free(buf);
+	return ret;
+}
+
+static napi_value js_lremovexattr(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char *path = NULL, *name = NULL;
+	napi_value ret = NULL;
+	if (arg_string(env, argv[0], &path, 0) || arg_string(env, argv[1], &name, 0))
+		goto out;
+	if (lremovexattr(path, name) < 0)
+		throw_errno(env, errno, "lremovexattr", path);
+	else
+		ret = undefined(env);
+out:
+	free(path), free(name);
+	return ret;
+}
+
+/* flock(fd, 'sh'|'ex'|'un', nonblocking): false when a non-blocking lock would block. */
+static napi_value js_flock(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	int64_t fd;
+	char *how = NULL;
+	bool nb = false;
+	napi_value ret = NULL;
+	if (arg_int(env, argv[0], &fd) || arg_string(env, argv[1], &how, 0))
+		goto out;
+	napi_get_value_bool(env, argv[2], &nb);
+	int op = !strcmp(how, "sh") ? LOCK_SH : !strcmp(how, "ex") ? LOCK_EX : !strcmp(how, "un") ? LOCK_UN : -1;
+	if (op < 0) {
+		throw_type(env, "flock: mode must be 'sh', 'ex' or 'un'");
+		goto out;
+	}
+	int r;
+	do
+		r = flock((int)fd, op | (nb ? LOCK_NB : 0));
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EWOULDBLOCK)
+		napi_get_boolean(env, false, &ret);
+	else if (r < 0)
+		throw_errno(env, errno, "flock", NULL);
+	else
+		napi_get_boolean(env, true, &ret);
+out:
+	free(how);
+	return ret;
+}
+
+static napi_value js_send_fd(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	int64_t sock, fd;
+	void *data = NULL;
+	size_t len = 0;
+	napi_valuetype t;
+	if (arg_int(env, argv[0], &sock) || arg_int(env, argv[1], &fd))
+		return NULL;
+	napi_typeof(env, argv[2], &t);
+	if (t != napi_undefined && t != napi_null && arg_buffer(env, argv[2], &data, &len))
+		return NULL;
+	char zero = 0;
+	struct iovec iov = { .iov_base = len ? data : &zero, .iov_len = len ? len : 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	int f = (int)fd;
+	memcpy(CMSG_DATA(c), &f, sizeof(int));
+	ssize_t r;
+	do
+		r = sendmsg((int)sock, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return throw_errno(env, errno, "sendmsg", NULL);
+	return undefined(env);
+}
+
+/* Wait (poll, timeout ms; negative = forever) for one message carrying an fd. */
+static int recv_fd(napi_env env, napi_value *argv, int *fd_out, char *buf, size_t *len)
+{
+	int64_t sock, timeout = -1;
+	napi_valuetype t;
+	if (arg_int(env, argv[0], &sock))
+		return -1;
+	napi_typeof(env, argv[1], &t);
+	if (t != napi_undefined && arg_int(env, argv[1], &timeout))
+		return -1;
+	struct pollfd p = { .fd = (int)sock, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, timeout < 0 ? -1 : (int)timeout);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return throw_errno(env, errno, "poll", NULL), -1;
+	if (r == 0)
+		return throw_errno(env, ETIMEDOUT, "recvmsg", NULL), -1;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = *len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	do
+		n = recvmsg((int)sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return throw_errno(env, errno, "recvmsg", NULL), -1;
+	*fd_out = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < nfds; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*fd_out < 0)
+				*fd_out = f;
+			else
+				close(f);
+		}
+	}
+	if (*fd_out < 0)
+		return throw_errno(env, n == 0 ? ECONNRESET : ENOMSG, "recvmsg", NULL), -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+static napi_value js_recv_fd(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char buf[4096];
+	size_t len = sizeof(buf);
+	int fd;
+	if (recv_fd(env, argv, &fd, buf, &len) < 0)
+		return NULL;
+	napi_value ret;
+	napi_create_int32(env, fd, &ret);
+	return ret;
+}
+
+static napi_value js_recv_fd_message(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	static char buf[65536];
+	size_t len = sizeof(buf);
+	int fd;
+	if (recv_fd(env, argv, &fd, buf, &len) < 0)
+		return NULL;
+	napi_value ret, f, payload;
+	napi_create_object(env, &ret);
+	napi_create_int32(env, fd, &f);
+	napi_create_buffer_copy(env, len, buf, NULL, &payload);
+	napi_set_named_property(env, ret, "fd", f);
+	napi_set_named_property(env, ret, "payload", payload);
+	return ret;
+}
+
+static napi_value js_set_child_subreaper(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return throw_errno(env, errno, "prctl", NULL);
+	return undefined(env);
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	static const struct { const char *name; napi_callback fn; } fns[] = {
+		{ "mount", js_mount }, { "umount2", js_umount2 }, { "mknod", js_mknod },
+		{ "lsetxattr", js_lsetxattr }, { "lgetxattr", js_lgetxattr }, { "llistxattr", js_llistxattr },
+		{ "lremovexattr", js_lremovexattr }, { "flock", js_flock }, { "sendFd", js_send_fd },
+		{ "recvFd", js_recv_fd }, { "recvFdMessage", js_recv_fd_message },
+		{ "setChildSubreaper", js_set_child_subreaper },
+		{ "bpfReplaceCgroupDevice", bpf_replace_cgroup_device },
+		{ "bpfQueryCgroupDevice", bpf_query_cgroup_device },
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		napi_value f;
+		napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+		napi_set_named_property(env, exports, fns[i].name, f);
+	}
+	return exports;
+}
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
