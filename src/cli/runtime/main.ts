@@ -1,3 +1,161 @@
-// carton-runtime entry point; the command table lands with the lifecycle code.
-process.stdout.write('carton-runtime: not built yet\n');
-process.exitCode = 1;
+/**
+ * carton-runtime: runc's command line. Global flags come before the subcommand,
+ * in any order; each subcommand lives in its own module, loaded only when called
+ * so that `state` or `kill` never pay for the planner or the init driver.
+ */
+import { FlagSpec, formatHelp, parseArgs } from '../args';
+import { CartonError, asCartonError } from '../../common/errors';
+import { COMMANDS, Globals } from './globals';
+import { logError, setupLog } from './log';
+
+export const VERSION = '0.1.0';
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'root', type: 'string', value: 'DIR', default: '/run/carton-runtime', help: 'root directory for storage of container state' },
+  { name: 'log', type: 'string', value: 'FILE', help: 'write errors and debug messages to FILE (default: stderr)' },
+  { name: 'log-format', type: 'string', value: 'text|json', default: 'text', help: 'format of --log: text or json' },
+  { name: 'debug', type: 'bool', help: 'log debug messages' },
+  { name: 'systemd-cgroup', type: 'bool', help: 'manage cgroups through systemd (cgroupsPath as slice:prefix:name)' },
+  { name: 'rootless', type: 'string', value: 'true|false|auto', default: 'auto', help: 'ignore cgroup permission errors (auto: when not root)' },
+  { name: 'criu', type: 'string', hidden: true, help: 'unused (checkpointing is not supported)' },
+  { name: 'version', short: 'v', type: 'bool', help: 'print the version' },
+  { name: 'help', short: 'h', type: 'bool', help: 'show help' },
+];
+
+
+function loadCommand(name: string): (argv: string[], g: Globals) => number | Promise<number> {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  switch (name) {
+    case 'create': return require('./create').main;
+    case 'start': return require('./start').main;
+    case 'run': return require('./run').main;
+    case 'exec': return require('./exec').main;
+    case 'state': return require('./state').main;
+    case 'kill': return require('./kill').main;
+    case 'delete': return require('./delete').main;
+    case 'list': return require('./list').main;
+    case 'ps': return require('./ps').main;
+    case 'spec': return require('./spec').main;
+    case 'pause': return require('./pause').main;
+    case 'resume': return require('./resume').main;
+    case 'update': return require('./update').main;
+    case 'events': return require('./events').main;
+    case 'features': return require('./features').main;
+    default:
+      throw new CartonError('EINVAL_CONFIG', `No help topic for '${name}'`);
+  }
+}
+
+function versionText(): string {
+  return `carton-runtime version ${VERSION}\ncommit: ${commitId()}\nspec: 1.2.0\n`;
+}
+
+/** The build's git commit: baked in at bundle time, else read from the checkout without running git. */
+function commitId(): string {
+  const baked = process.env.CARTON_COMMIT_BAKED;
+  if (baked) return baked;
+  try {
+    const fs = require('fs') as typeof import('fs');
+    const path = require('path') as typeof import('path');
+    let dir = __dirname;
+    for (let i = 0; i < 6; i++) {
+      const gitDir = path.join(dir, '.git');
+      if (fs.existsSync(path.join(gitDir, 'HEAD'))) {
+        const head = fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
+        if (!head.startsWith('ref: ')) return head.slice(0, 7);
+        const ref = head.slice(5);
+        const refFile = path.join(gitDir, ref);
+        if (fs.existsSync(refFile)) return fs.readFileSync(refFile, 'utf8').trim().slice(0, 7);
+        const packed = fs.readFileSync(path.join(gitDir, 'packed-refs'), 'utf8');
+        const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
+        return line ? line.slice(0, 7) : 'unknown';
+      }
+      dir = path.dirname(dir);
+    }
+  } catch {
+    /* unknown */
+  }
+  return 'unknown';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Global flags end at the first positional: the subcommand.
+  let parsed;
+  try {
+    parsed = parseArgs(argv, GLOBAL_FLAGS, { stopAtPositional: true, style: 'runc' });
+  } catch (err) {
+    process.stderr.write(`carton-runtime: ${asCartonError(err).describe()}\n`);
+    return 1;
+  }
+  const v = parsed.values;
+  const g: Globals = {
+    root: String(v.root),
+    log: v.log as string | undefined,
+    logFormat: v['log-format'] === 'json' ? 'json' : 'text',
+    debug: !!v.debug,
+    systemdCgroup: !!v['systemd-cgroup'],
+  };
+  setupLog(g);
+  if (v.version) {
+    process.stdout.write(versionText());
+    return 0;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (!command || v.help || command === 'help') {
+    const target = command === 'help' ? rest[0] : undefined;
+    if (target) return loadCommand(target)(['--help'], g);
+    process.stdout.write(topHelp());
+    return 0;
+  }
+  if (!(command in COMMANDS)) {
+    logError(g, `command "${command}" does not exist`);
+    return 1;
+  }
+  try {
+    if (g.systemdCgroup) requireSystemd();
+    if (v['log-format'] !== 'text' && v['log-format'] !== 'json') {
+      throw new CartonError('EINVAL_CONFIG', `--log-format: unknown format "${String(v['log-format'])}" (text or json)`);
+    }
+    return await loadCommand(command)(rest, g);
+  } catch (err) {
+    const e = asCartonError(err);
+    logError(g, e.describe());
+    if (g.debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    return e.exitCode === 0 ? 1 : e.exitCode;
+  }
+}
+
+function requireSystemd(): void {
+  const fs = require('fs') as typeof import('fs');
+  if (!fs.existsSync('/run/systemd/system')) {
+    throw new CartonError('EUNSUPPORTED', '--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)', {
+      hint: 'drop --systemd-cgroup to manage cgroups directly (cgroupfs)',
+    });
+  }
+  throw new CartonError('EUNSUPPORTED', '--systemd-cgroup: the systemd cgroup driver is not supported yet', {
+    hint: 'use the cgroupfs driver (no --systemd-cgroup)',
+  });
+}
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 3;
+  const cmds = Object.entries(COMMANDS)
+    .map(([c, d]) => `  ${c.padEnd(width)}${d}`)
+    .join('\n');
+  return (
+    formatHelp('carton-runtime [global options] command [command options] [arguments...]', 'carton-runtime is an OCI runtime with runc\'s command line.\n\nCommands:\n' + cmds, GLOBAL_FLAGS)
+  );
+}
+
+
+if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test(process.argv[1]))) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`carton-runtime: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * Receiving a container's pty master for a foreground `run`/`exec` with a terminal
+ * and no --console-socket: the runtime listens on a private unix socket, the init
+ * sends the master over it (SCM_RIGHTS), and the runtime proxies its own stdio.
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as tty from 'tty';
+import { CartonError } from '../common/errors';
+import { addon } from './deps';
+
+export interface ConsoleReceiver {
+  socketPath: string;
+  /** Resolves with the master fd once the init has sent it. */
+  master: Promise<number>;
+  close(): void;
+}
+
+export function listenForConsole(): Promise<ConsoleReceiver> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-console-'));
+  const socketPath = path.join(dir, 'console.sock');
+  const server = net.createServer();
+  let resolveMaster!: (fd: number) => void;
+  let rejectMaster!: (err: Error) => void;
+  const master = new Promise<number>((res, rej) => {
+    resolveMaster = res;
+    rejectMaster = rej;
+  });
+  master.catch(() => {});
+  server.on('connection', (sock) => {
+    const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+    try {
+      sock.pause();
+      const got = recvFdBlocking(fd);
+      resolveMaster(got);
+    } catch (err) {
+      rejectMaster(err as Error);
+    } finally {
+      sock.destroy();
+    }
+  });
+  const close = (): void => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve({ socketPath, master, close }));
+  });
+}
+
+function recvFdBlocking(fd: number): number {
+  const a = addon();
+  const recv = a.recvFd as ((fd: number) => unknown) | undefined;
+  if (typeof recv !== 'function') throw new CartonError('EUNSUPPORTED', 'console: the native addon has no recvFd');
+  const r = recv(fd) as number | { fd: number };
+  return typeof r === 'number' ? r : r.fd;
+}
+
+/**
+ * Proxy the caller's terminal and the container's pty until the container exits.
+ * Returns a function that restores the caller's terminal and stops the copy.
+ */
+export function proxyTerminal(masterFd: number): () => void {
+  const stdin = process.stdin as tty.ReadStream;
+  const isTty = stdin.isTTY;
+  if (isTty) stdin.setRawMode(true);
+  const out = fs.createReadStream('', { fd: masterFd, autoClose: false, highWaterMark: 16384 });
+  const inp = fs.createWriteStream('', { fd: masterFd, autoClose: false });
+  out.on('data', (chunk) => process.stdout.write(chunk));
+  out.on('error', () => {
+    /* EIO when the container side closes: the end of the session */
+  });
+  inp.on('error', () => {});
+  const onData = (chunk: Buffer): void => {
+    inp.write(chunk);
+  };
+  stdin.on('data', onData);
+  stdin.resume();
+  const resize = (): void => setWindowSize(masterFd);
+  if (process.stdout.isTTY) {
+    resize();
+    process.stdout.on('resize', resize);
+  }
+  return () => {
+    stdin.off('data', onData);
+    stdin.pause();
+    if (isTty) stdin.setRawMode(false);
+    process.stdout.off('resize', resize);
+    out.destroy();
+  };
+}
+
+function setWindowSize(masterFd: number): void {
+  try {
+    const a = addon();
+    const set = a.setWinsize as ((fd: number, rows: number, cols: number) => void) | undefined;
+    if (typeof set === 'function') set(masterFd, process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+  } catch {
+    /* the size stays as consoleSize set it */
+  }
+}

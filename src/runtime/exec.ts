@@ -1,0 +1,157 @@
+/**
+ * exec: a new process in a running container's namespaces and cgroup. The process
+ * comes from --process FILE or from the command line over the container's own
+ * process settings (env, capabilities, user…), as runc builds it.
+ */
+import * as fs from 'fs';
+import { CartonError } from '../common/errors';
+import type { Process } from '../oci/spec';
+import type { ExecPlanContext } from '../plan/inputs';
+import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
+import { buildExecPlan, cgroupsFromState, compileSeccomp, startInit } from './deps';
+import { loadContainer } from './lifecycle';
+import { FORWARDED_SIGNALS, exitCodeOf } from './run';
+import { signalProcess } from './proc';
+import { writeFileAtomic } from './store';
+
+export interface ExecOptions {
+  root?: string;
+  id: string;
+  /** Path of a process.json, or '-' for stdin. */
+  processFile?: string;
+  args?: string[];
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  tty?: boolean;
+  cwd?: string;
+  env?: string[];
+  user?: string;
+  additionalGids?: number[];
+  preserveFds?: number;
+  noNewPrivs?: boolean;
+  cap?: string[];
+  stdio?: unknown[];
+}
+
+/** Returns the exit code of the process (0 when detached). */
+export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const { record, status } = loadContainer(opts.root, opts.id);
+  if (status === 'stopped') throw new CartonError('ESTATE', `cannot exec in a stopped container: ${opts.id}`);
+  if (status === 'paused') throw new CartonError('ESTATE', `cannot exec in a paused container: ${opts.id}`);
+  const proc = buildProcess(opts, record.config.process);
+  if (proc.terminal && opts.detach && !opts.consoleSocket) {
+    throw new CartonError('EINVAL_CONFIG', '--tty with --detach: --console-socket is required to receive the terminal');
+  }
+  if (opts.consoleSocket && !fs.existsSync(opts.consoleSocket)) {
+    throw new CartonError('ENOTFOUND', `--console-socket (${opts.consoleSocket}): no such file or directory`);
+  }
+  let receiver: ConsoleReceiver | undefined;
+  let consoleSocket = opts.consoleSocket;
+  if (proc.terminal && !consoleSocket) {
+    receiver = await listenForConsole();
+    consoleSocket = receiver.socketPath;
+  }
+  const forwarders: Array<[NodeJS.Signals, () => void]> = [];
+  let stopProxy: (() => void) | undefined;
+  try {
+    const ctx: ExecPlanContext = {
+      containerPid: record.pid,
+      namespaces: (record.namespaces ?? []).map((n) => n.type),
+      detach: !!opts.detach,
+      consoleSocket,
+      preserveFds: opts.preserveFds ?? 0,
+    };
+    const seccomp = record.config.linux?.seccomp ? compileSeccomp(record.config.linux.seccomp) : undefined;
+    const ops = buildExecPlan(proc, ctx, record.config, { seccomp });
+    const cg = cgroupsFromState(record.cgroupPaths);
+    const init = await startInit({
+      ops,
+      preserveFds: opts.preserveFds ?? 0,
+      stdio: opts.stdio,
+      beforePlan: (initPid: number) => cg.addProcess(initPid),
+    });
+    try {
+      await init.ready;
+    } catch (err) {
+      init.kill('SIGKILL');
+      throw err;
+    }
+    const pid = await init.containerPid;
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
+    if (opts.detach) return 0;
+    if (receiver) stopProxy = proxyTerminal(await receiver.master);
+    const sigs = require('os').constants.signals as Record<string, number>;
+    for (const sig of FORWARDED_SIGNALS) {
+      const h = (): void => {
+        signalProcess(pid, sigs[sig]);
+      };
+      process.on(sig, h);
+      forwarders.push([sig, h]);
+    }
+    return exitCodeOf(await init.exit);
+  } finally {
+    for (const [sig, h] of forwarders) process.off(sig, h);
+    if (stopProxy) stopProxy();
+    if (receiver) receiver.close();
+  }
+}
+
+function buildProcess(opts: ExecOptions, base: Process | undefined): Process {
+  if (opts.processFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(opts.processFile === '-' ? 0 : opts.processFile, 'utf8');
+    } catch (err) {
+      throw new CartonError('ENOTFOUND', `--process (${opts.processFile}): ${(err as Error).message}`);
+    }
+    let p: Process;
+    try {
+      p = JSON.parse(text) as Process;
+    } catch (err) {
+      throw new CartonError('EINVAL_CONFIG', `--process (${opts.processFile}): invalid JSON: ${(err as Error).message}`);
+    }
+    if (!p.args || p.args.length === 0) throw new CartonError('EINVAL_CONFIG', `--process (${opts.processFile}): args must not be empty`);
+    if (!p.user) p.user = { uid: 0, gid: 0 };
+    if (!p.cwd) p.cwd = '/';
+    return p;
+  }
+  if (!opts.args || opts.args.length === 0) throw new CartonError('EINVAL_CONFIG', 'exec: a command to run is required (ARGS or --process)');
+  const b: Process = base ?? { user: { uid: 0, gid: 0 }, cwd: '/' };
+  const env = mergeEnv(b.env ?? [], opts.env ?? []);
+  const user = { ...b.user, additionalGids: b.user.additionalGids ? [...b.user.additionalGids] : undefined };
+  if (opts.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(opts.user);
+    if (!m) throw new CartonError('EINVAL_CONFIG', `--user (${opts.user}): must be uid[:gid] in numbers`);
+    user.uid = Number(m[1]);
+    user.gid = m[2] !== undefined ? Number(m[2]) : 0;
+  }
+  if (opts.additionalGids && opts.additionalGids.length > 0) user.additionalGids = opts.additionalGids;
+  const caps = b.capabilities ? JSON.parse(JSON.stringify(b.capabilities)) : undefined;
+  if (opts.cap && opts.cap.length > 0 && caps) {
+    for (const set of ['bounding', 'effective', 'permitted', 'ambient', 'inheritable'] as const) {
+      if (set === 'ambient' || set === 'inheritable') continue;
+      caps[set] = Array.from(new Set([...(caps[set] ?? []), ...opts.cap]));
+    }
+  }
+  return {
+    ...b,
+    terminal: !!opts.tty,
+    consoleSize: undefined,
+    args: opts.args,
+    env,
+    cwd: opts.cwd ?? b.cwd ?? '/',
+    user,
+    capabilities: caps,
+    noNewPrivileges: opts.noNewPrivs || b.noNewPrivileges,
+  };
+}
+
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const out = new Map<string, string>();
+  for (const kv of [...base, ...extra]) {
+    const eq = kv.indexOf('=');
+    out.set(eq >= 0 ? kv.slice(0, eq) : kv, kv);
+  }
+  return [...out.values()];
+}

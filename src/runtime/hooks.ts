@@ -1,0 +1,92 @@
+/**
+ * OCI hooks: each hook is run with the container's state JSON on stdin, its own
+ * args (args[0] is argv[0]) and env, and killed with SIGKILL after `timeout`
+ * seconds. Failures become errors naming the hook (hooks.prestart[0] (/bin/x)).
+ */
+import { spawnSync } from 'child_process';
+import { CartonError } from '../common/errors';
+import type { Hook, Hooks } from '../oci/spec';
+
+export type HookKind = keyof Hooks;
+
+export interface HookRunOptions {
+  /** Run inside this process's mount namespace (createContainer, startContainer). */
+  enterMountNsOf?: number;
+}
+
+/** Run every hook of `kind` in order; throws on the first that fails. */
+export function runHooks(hooks: Hooks | undefined, kind: HookKind, state: object, opts: HookRunOptions = {}): void {
+  const list = hooks?.[kind] ?? [];
+  const input = JSON.stringify(state);
+  list.forEach((hook, i) => runHook(hook, `hooks.${kind}[${i}]`, input, opts));
+}
+
+/** Run hooks and report failures as warnings only (poststop: the container is gone anyway). */
+export function runHooksWarnOnly(hooks: Hooks | undefined, kind: HookKind, state: object, warn: (msg: string) => void): void {
+  const list = hooks?.[kind] ?? [];
+  const input = JSON.stringify(state);
+  list.forEach((hook, i) => {
+    try {
+      runHook(hook, `hooks.${kind}[${i}]`, input, {});
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  });
+}
+
+function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions): void {
+  const where = `${field} (${hook.path})`;
+  if (!hook.path || !hook.path.startsWith('/')) {
+    throw new CartonError('EINVAL_CONFIG', `${where}: path must be absolute`);
+  }
+  if (hook.timeout !== undefined && !(hook.timeout > 0)) {
+    throw new CartonError('EINVAL_CONFIG', `${where}: timeout must be a positive number of seconds`);
+  }
+  const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
+  let file = hook.path;
+  let argv = args.slice(1);
+  let argv0 = args[0];
+  if (opts.enterMountNsOf) {
+    // nsenter resolves the hook path inside the container's mount namespace, as the spec asks.
+    file = 'nsenter';
+    argv = ['-t', String(opts.enterMountNsOf), '-m', '--', hook.path, ...args.slice(1)];
+    argv0 = 'nsenter';
+  }
+  const res = spawnSync(file, argv, {
+    argv0,
+    input,
+    env: envObject(hook.env ?? []),
+    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+    killSignal: 'SIGKILL',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 1 << 20,
+  });
+  const output = (): string => {
+    const out = [res.stdout?.toString().trim(), res.stderr?.toString().trim()].filter(Boolean).join('; ');
+    return out ? `: ${out}` : '';
+  };
+  if (res.error) {
+    const code = (res.error as NodeJS.ErrnoException).code;
+    if (code === 'ETIMEDOUT') {
+      throw new CartonError('EHOOK', `${where}: timed out after ${hook.timeout}s and was killed`);
+    }
+    if (code === 'ENOENT') throw new CartonError('EHOOK', `${where}: no such file or directory`);
+    if (code === 'EACCES') throw new CartonError('EHOOK', `${where}: permission denied`);
+    throw new CartonError('EHOOK', `${where}: ${res.error.message}`, { cause: res.error });
+  }
+  if (res.signal) {
+    throw new CartonError('EHOOK', `${where}: killed by ${res.signal}${output()}`);
+  }
+  if (res.status !== 0) {
+    throw new CartonError('EHOOK', `${where}: exit status ${res.status}${output()}`);
+  }
+}
+
+function envObject(env: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of env) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+/**
+ * start, kill, delete, state, list: the commands that act on an existing
+ * container through its state record. Status is re-derived at every step.
+ */
+import { CartonError } from '../common/errors';
+import type { ContainerStatus } from '../oci/spec';
+import { cgroupsFromState } from './deps';
+import { releaseFifo } from './fifo';
+import { runHooks, runHooksWarnOnly } from './hooks';
+import { isSameLiveProcess, signalProcess, sleepMs, waitGone } from './proc';
+import { deriveStatus, stateJson } from './status';
+import { ContainerRecord, StateStore } from './store';
+
+export interface Loaded {
+  store: StateStore;
+  record: ContainerRecord;
+  status: ContainerStatus;
+}
+
+export function loadContainer(root: string | undefined, id: string): Loaded {
+  const store = new StateStore(root);
+  const record = store.load(id);
+  return { store, record, status: deriveStatus(store, record) };
+}
+
+/** The runtime-spec state JSON of a container. */
+export function containerState(root: string | undefined, id: string): Record<string, unknown> {
+  const { record, status } = loadContainer(root, id);
+  return stateJson(record, status);
+}
+
+export function startContainer(root: string | undefined, id: string, warn: (m: string) => void = () => {}): void {
+  const { store, record, status } = loadContainer(root, id);
+  if (status === 'stopped') throw new CartonError('ESTATE', 'cannot start a container that has stopped');
+  if (status !== 'created') throw new CartonError('ESTATE', `cannot start an already ${status} container`);
+  const lock = store.lock(id);
+  try {
+    releaseFifo(store.fifoPath(id), record.pid, record.pidStartTime);
+    record.started = true;
+    store.save(record);
+  } finally {
+    lock.release();
+  }
+  const state = stateJson(record, 'running');
+  // startContainer hooks belong before the user's process runs; the fifo is the
+  // only gate here, so they run right after it as runc's "best effort" does.
+  runHooksWarnOnly(record.config.hooks, 'startContainer', state, warn);
+  runHooks(record.config.hooks, 'poststart', state);
+}
+
+export interface KillOptions {
+  all?: boolean;
+}
+
+export async function killContainer(root: string | undefined, id: string, signal: number, opts: KillOptions = {}): Promise<void> {
+  const { record, status } = loadContainer(root, id);
+  if (opts.all) {
+    const pids = await cgroupPids(record);
+    if (pids.length === 0 && status === 'stopped') throw new CartonError('ESTATE', 'container not running');
+    const cg = cgroupsFromState(record.cgroupPaths);
+    // A frozen task only takes the signal once thawed: freeze, signal all, thaw (like runc).
+    if (status === 'paused' || signal === 9) await tryCall(() => cg.freeze());
+    for (const pid of pids) signalProcess(pid, signal);
+    await tryCall(() => cg.thaw());
+    return;
+  }
+  if (status === 'stopped') throw new CartonError('ESTATE', 'container not running');
+  if (!signalProcess(record.pid, signal)) throw new CartonError('ESTATE', 'container not running');
+}
+
+export interface DeleteOptions {
+  force?: boolean;
+  warn?: (msg: string) => void;
+}
+
+export async function deleteContainer(root: string | undefined, id: string, opts: DeleteOptions = {}): Promise<void> {
+  const store = new StateStore(root);
+  if (!store.exists(id)) {
+    if (opts.force) {
+      // A half-created directory (runtime killed mid-create) is cleaned up as well.
+      store.remove(id);
+      return;
+    }
+    throw new CartonError('ENOTFOUND', `container does not exist: ${id}`);
+  }
+  const lock = store.lock(id);
+  try {
+    const record = store.load(id);
+    const status = deriveStatus(store, record);
+    if ((status === 'running' || status === 'paused') && !opts.force) {
+      throw new CartonError('ESTATE', `cannot delete container ${id} that is not stopped: ${status}`, {
+        hint: 'stop it first or use --force',
+      });
+    }
+    await destroyContainer(store, record, status, opts.warn ?? (() => {}));
+  } finally {
+    lock.release();
+  }
+}
+
+/** Kill whatever is left, remove the cgroup and the state dir, run poststop hooks. */
+export async function destroyContainer(
+  store: StateStore,
+  record: ContainerRecord,
+  status: ContainerStatus,
+  warn: (msg: string) => void,
+): Promise<void> {
+  const cg = cgroupsFromState(record.cgroupPaths);
+  if (status !== 'stopped' && isSameLiveProcess(record.pid, record.pidStartTime)) {
+    if (status === 'paused') await tryCall(() => cg.thaw());
+    signalProcess(record.pid, 9);
+    waitGone(record.pid, record.pidStartTime, 5000);
+  }
+  // Processes left in the cgroup (the init had no pid namespace, or exec'd ones).
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = await cgroupPids(record);
+    if (pids.length === 0) break;
+    if (attempt === 0) await tryCall(() => cg.thaw());
+    for (const pid of pids) signalProcess(pid, 9);
+    sleepMs(10);
+  }
+  let destroyError: unknown;
+  try {
+    await cg.destroy();
+  } catch (err) {
+    destroyError = err;
+  }
+  runHooksWarnOnly(record.config.hooks, 'poststop', stateJson(record, 'stopped'), warn);
+  store.remove(record.id);
+  if (destroyError) warn(`removing cgroup: ${(destroyError as Error).message}`);
+}
+
+export async function cgroupPids(record: ContainerRecord): Promise<number[]> {
+  try {
+    return await cgroupsFromState(record.cgroupPaths).pids();
+  } catch {
+    return [];
+  }
+}
+
+async function tryCall(f: () => unknown): Promise<void> {
+  try {
+    await f();
+  } catch {
+    /* optional capability of this host (no freezer): carry on */
+  }
+}
+
+export interface ListEntry {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: ContainerStatus;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations: Record<string, string>;
+  owner: string;
+}
+
+export function listContainers(root: string | undefined): ListEntry[] {
+  const store = new StateStore(root);
+  const out: ListEntry[] = [];
+  for (const id of store.list()) {
+    try {
+      const record = store.load(id);
+      out.push(stateJson(record, deriveStatus(store, record)) as unknown as ListEntry);
+    } catch {
+      /* removed while listing */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * run: create and start in one process. In the foreground the runtime forwards
+ * signals to the container, waits for it, and exits with its code (128+signal
+ * when it was killed); the container is then deleted unless --keep.
+ * With --detach it is create + start through exec.fifo, as runc does.
+ */
+import type { ContainerStatus } from '../oci/spec';
+import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
+import { createContainer, CreateOptions } from './create';
+import { runHooks } from './hooks';
+import { destroyContainer, startContainer } from './lifecycle';
+import { signalProcess } from './proc';
+import { deriveStatus, stateJson } from './status';
+
+export interface RunOptions extends Omit<CreateOptions, 'mode'> {
+  detach?: boolean;
+  keep?: boolean;
+}
+
+/** Signals a foreground runtime passes on to the container instead of dying of them. */
+export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** Returns the exit code the runtime should exit with (0 for --detach). */
+export async function runContainer(opts: RunOptions): Promise<number> {
+  const warn = opts.warn ?? (() => {});
+  if (opts.detach) {
+    await createContainer({ ...opts, mode: 'create' });
+    startContainer(opts.root, opts.id, warn);
+    return 0;
+  }
+  let receiver: ConsoleReceiver | undefined;
+  let consoleSocket = opts.consoleSocket;
+  if (!consoleSocket && (await wantsTerminal(opts))) {
+    receiver = await listenForConsole();
+    consoleSocket = receiver.socketPath;
+  }
+  let stopProxy: (() => void) | undefined;
+  const forwarders: Array<[NodeJS.Signals, () => void]> = [];
+  try {
+    const created = await createContainer({ ...opts, consoleSocket, mode: 'run' });
+    const { record, store, init } = created;
+    if (receiver) stopProxy = proxyTerminal(await receiver.master);
+    for (const sig of FORWARDED_SIGNALS) {
+      const h = (): void => {
+        signalProcess(record.pid, sig === 'SIGWINCH' ? 28 : (require('os').constants.signals as Record<string, number>)[sig]);
+      };
+      process.on(sig, h);
+      forwarders.push([sig, h]);
+    }
+    record.started = true;
+    store.save(record);
+    try {
+      runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
+    } catch (err) {
+      signalProcess(record.pid, 9);
+      await init.exit.catch(() => undefined);
+      await destroyContainer(store, record, 'stopped', warn);
+      throw err;
+    }
+    const code = exitCodeOf(await init.exit);
+    record.exitStatus = code;
+    if (opts.keep) {
+      store.save(record);
+    } else {
+      const status: ContainerStatus = deriveStatus(store, record);
+      await destroyContainer(store, record, status, warn);
+    }
+    return code;
+  } finally {
+    for (const [sig, h] of forwarders) process.off(sig, h);
+    if (stopProxy) stopProxy();
+    if (receiver) receiver.close();
+  }
+}
+
+async function wantsTerminal(opts: RunOptions): Promise<boolean> {
+  const { loadBundle } = await import('./bundle');
+  return !!loadBundle(opts.bundle).spec.process?.terminal;
+}
+
+/**
+ * The driver reports the container's raw wait status (or an already decoded
+ * code); either way the shell convention results: the exit code, or 128+signal.
+ */
+export function exitCodeOf(result: unknown): number {
+  if (typeof result === 'number') return decodeWaitStatus(result);
+  const r = result as { status?: number; code?: number | null; signal?: number | string | null; waitStatus?: number };
+  if (typeof r?.waitStatus === 'number') return decodeWaitStatus(r.waitStatus);
+  if (typeof r?.status === 'number') return decodeWaitStatus(r.status);
+  if (typeof r?.code === 'number') return r.code;
+  if (typeof r?.signal === 'number') return 128 + r.signal;
+  if (typeof r?.signal === 'string') {
+    return 128 + ((require('os').constants.signals as Record<string, number>)[r.signal] ?? 0);
+  }
+  return 255;
+}
+
+export function decodeWaitStatus(status: number): number {
+  const sig = status & 0x7f;
+  if (sig === 0) return (status >> 8) & 0xff;
+  return 128 + sig;
+}
