@@ -32,8 +32,41 @@ export interface PlanContext {
   /** Number of fds after 0-2 passed through to the container (--preserve-fds). */
   preserveFds: number;
   cgroupView: CgroupView;
-  /** Whether the cgroup hierarchy the container sees should be a fresh mount in a cgroup namespace. */
+  /**
+   * Give device nodes a host-bind fallback even without a user namespace in the
+   * config (set it when the runtime itself runs in a user namespace: mknod is refused).
+   */
   hostDevicesForFallback?: boolean;
+  /** The runtime writes "deny" to /proc/<pid>/setgroups at the userns-maps SYNC (rootless): never call setgroups. */
+  setgroupsDenied?: boolean;
+  /** AppArmor is enabled on the host: apply process.apparmorProfile (ignored otherwise, as crun does). */
+  apparmorEnabled?: boolean;
+}
+
+export type BindSourceKind = 'dir' | 'file' | 'missing';
+
+/** A seccomp filter already compiled by src/seccomp. */
+export interface PlanSeccomp {
+  program: Uint8Array;
+  /** SECCOMP_FILTER_FLAG_* bits. */
+  flags: number;
+  /** OCI linux.seccomp.listenerPath: host socket that receives the notify fd. */
+  listenerPath?: string;
+  listenerMetadata?: string;
+}
+
+/** Host facts and compiled inputs for buildCreatePlan / buildExecPlan. */
+export interface PlanExtras {
+  /** /proc/sys/kernel/cap_last_cap: capabilities above it are left out. */
+  capLastCap: number;
+  /** What each bind source (absolute host path) is; a function or a precomputed map. */
+  bindSourceKinds?: ((hostPath: string) => BindSourceKind) | Record<string, BindSourceKind>;
+  seccomp?: PlanSeccomp;
+  /**
+   * Emit the hook SYNCs ('createRuntime', 'createContainer', 'startContainer')
+   * even when config.json has no such hooks (the caller wants the pause points).
+   */
+  alwaysSync?: boolean;
 }
 
 /** Inputs for `exec` into a running container. */
@@ -45,4 +78,7 @@ export interface ExecPlanContext {
   detach: boolean;
   consoleSocket?: string;
   preserveFds: number;
+  /** See PlanContext.setgroupsDenied (the container's user namespace denies setgroups). */
+  setgroupsDenied?: boolean;
+  apparmorEnabled?: boolean;
 }

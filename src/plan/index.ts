@@ -1,0 +1,144 @@
+/**
+ * The planner: OCI config → ordered ops for carton-init (src/plan/ops.ts).
+ * Pure: no syscalls, no fs access; host facts come in through the context
+ * and extras (src/plan/inputs.ts). Call validateSpec (src/oci/validate.ts) first.
+ *
+ * Stable entry points:
+ *
+ *   buildCreatePlan(spec: Spec, ctx: PlanContext, extras: PlanExtras): Op[]
+ *     create (ctx.mode 'create': stops at WAIT_START until `start`) or
+ *     run (ctx.mode 'run': no fifo, FORK WAIT reports the exit status).
+ *   buildCreatePlanWithWarnings(...) → { ops, warnings }  (same, plus things ignored)
+ *   buildExecPlan(process: Process, ctx: ExecPlanContext, containerSpec: Spec, extras: PlanExtras): Op[]
+ *
+ * SYNC tags the caller must answer (CONTINUE):
+ *   'userns-maps'       write /proc/<init pid>/{uid_map,setgroups,gid_map} (pid from the socket peer)
+ *   'createRuntime'     run prestart + createRuntime hooks (mounts are done, before pivot_root)
+ *   'createContainer'   run createContainer hooks (in the container's mount namespace)
+ *   'startContainer'    run startContainer hooks (after `start`, before the user switch)
+ *   'seccomp-listener'  answer with the OCI state JSON (sent with the notify fd)
+ * The hook SYNCs appear only when config.json has such hooks, or always with extras.alwaysSync.
+ *
+ * Create order (runc's, adapted to one init process):
+ *   host side: oom_score_adj, console socket, seccomp agent socket, exec.fifo
+ *     (all before namespace changes: a user namespace loses access to host files),
+ *   SETNS (user first, mount last), UNSHARE user + SYNC maps + become root,
+ *   UNSHARE the rest, time offsets, FORK;
+ *   child: SETSID, "/" rslave, rootfs self-bind, SET_ROOT, mounts in config order,
+ *   /dev nodes and links, hook SYNCs, PIVOT_ROOT, cwd mkdir, CONSOLE, delayed
+ *   read-only remounts, root.readonly, hostname, sysctl, read-only/masked paths,
+ *   personality, rlimits, AppArmor, umask, chdir, LOOKUP, READY, WAIT_START,
+ *   startContainer SYNC, then seccomp/user/caps/no_new_privs/close fds, EXEC.
+ * Everything that can fail because of the config happens before READY, so
+ * `create` reports it. Credentials change only after WAIT_START: a non-root
+ * user could no longer open /proc/self/fd/<fifo> of the non-dumpable init.
+ */
+import type { Process, Spec } from '../oci/spec';
+import type { ExecPlanContext, PlanContext, PlanExtras } from './inputs';
+import { ForkMode, Op, OpCode, WaitStartMode } from './ops';
+import { createNamespaceOps, execNamespaceOps, namespaceInfo } from './namespaces';
+import { planMounts } from './mounts';
+import { planDevices } from './devices';
+import { sysctlOps } from './sysctl';
+import { pathProtectionOps, readonlyRootOps, rootfsPrepareOps, switchRootOps } from './rootfs';
+import {
+  apparmorOps, chdirOps, consoleOps, consoleSocketOps, finalOps, lookupOps, oomScoreOps, rlimitOps,
+  seccompListenerSocketOps, umaskOps,
+} from './process';
+import { CartonError } from '../common/errors';
+
+export type { PlanContext, ExecPlanContext, PlanExtras } from './inputs';
+
+const PERSONALITY_DOMAIN: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
+
+export function buildCreatePlan(spec: Spec, ctx: PlanContext, extras: PlanExtras): Op[] {
+  return buildCreatePlanWithWarnings(spec, ctx, extras).ops;
+}
+
+export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras: PlanExtras): { ops: Op[]; warnings: string[] } {
+  const process = spec.process;
+  if (!process) throw new CartonError('EINVAL_CONFIG', 'process: required');
+  if (ctx.mode === 'create' && !ctx.fifoPath) throw new CartonError('EINTERNAL', 'buildCreatePlan: create mode needs ctx.fifoPath');
+  const ns = namespaceInfo(spec);
+  const hooks = spec.hooks ?? {};
+  const wantSync = (...lists: (unknown[] | undefined)[]) => extras.alwaysSync || lists.some((l) => (l?.length ?? 0) > 0);
+  const ops: Op[] = [];
+
+  // Host side, before any namespace change.
+  ops.push(...oomScoreOps(process.oomScoreAdj));
+  ops.push(...consoleSocketOps(process, ctx.consoleSocket));
+  ops.push(...seccompListenerSocketOps(extras.seccomp));
+  if (ctx.mode === 'create') ops.push({ op: OpCode.OPEN_FIFO, path: ctx.fifoPath!, source: 'exec.fifo' });
+  ops.push(...createNamespaceOps(spec, ns));
+  ops.push({ op: OpCode.FORK, mode: ctx.mode === 'create' ? ForkMode.DETACH : ForkMode.WAIT, source: 'process' });
+
+  // The container's first process: pid 1 of a new pid namespace.
+  ops.push({ op: OpCode.SETSID, source: 'process' });
+  ops.push(...rootfsPrepareOps(spec, ctx));
+  const mounts = planMounts(spec, ctx, extras, ns);
+  ops.push(...mounts.beforePivot);
+  ops.push(...planDevices(spec, { bindFallback: ns.has('user') || ctx.hostDevicesForFallback === true }));
+  if (wantSync(hooks.prestart, hooks.createRuntime)) ops.push({ op: OpCode.SYNC, tag: 'createRuntime', source: 'hooks.createRuntime' });
+  if (wantSync(hooks.createContainer)) ops.push({ op: OpCode.SYNC, tag: 'createContainer', source: 'hooks.createContainer' });
+  ops.push(...switchRootOps(ctx));
+
+  // Inside the new root.
+  ops.push({ op: OpCode.MKDIR, path: process.cwd, mode: 0o755, source: `process.cwd (${process.cwd})` });
+  ops.push(...consoleOps(process));
+  ops.push(...mounts.afterPivot);
+  ops.push(...readonlyRootOps(spec));
+  if (spec.hostname) ops.push({ op: OpCode.SETHOSTNAME, name: spec.hostname, source: 'hostname' });
+  if (spec.domainname) ops.push({ op: OpCode.SETDOMAINNAME, name: spec.domainname, source: 'domainname' });
+  ops.push(...sysctlOps(spec));
+  ops.push(...pathProtectionOps(spec));
+  const personality = spec.linux?.personality;
+  if (personality) {
+    ops.push({ op: OpCode.PERSONALITY, domain: PERSONALITY_DOMAIN[personality.domain] ?? 0, source: `linux.personality.domain (${personality.domain})` });
+  }
+  ops.push(...rlimitOps(process));
+  ops.push(...apparmorOps(process, ctx.apparmorEnabled));
+  ops.push(...umaskOps(process));
+  ops.push(...chdirOps(process));
+  ops.push(...lookupOps(process));
+  ops.push({ op: OpCode.READY, source: 'process' });
+  if (ctx.mode === 'create') ops.push({ op: OpCode.WAIT_START, mode: WaitStartMode.FIFO, source: 'exec.fifo' });
+  if (wantSync(hooks.startContainer)) ops.push({ op: OpCode.SYNC, tag: 'startContainer', source: 'hooks.startContainer' });
+  ops.push(...finalOps(process, {
+    capLastCap: extras.capLastCap,
+    seccomp: extras.seccomp,
+    setgroupsDenied: ns.creates('user') && ctx.setgroupsDenied === true,
+    preserveFds: ctx.preserveFds,
+  }));
+  return { ops, warnings: mounts.warnings };
+}
+
+/**
+ * exec: join the running container's namespaces, fork into its pid namespace
+ * (WAIT unless detached), set the process up and execve. The container's
+ * seccomp filter (compiled by the caller) and oom score apply unless the
+ * process overrides the score.
+ */
+export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerSpec: Spec, extras: PlanExtras): Op[] {
+  if (!process.args || process.args.length === 0) throw new CartonError('EINVAL_CONFIG', 'process.args: must not be empty');
+  const types = ctx.namespaces.length > 0 ? ctx.namespaces : (containerSpec.linux?.namespaces ?? []).map((n) => n.type);
+  const ops: Op[] = [];
+  ops.push(...oomScoreOps(process.oomScoreAdj ?? containerSpec.process?.oomScoreAdj));
+  ops.push(...consoleSocketOps(process, ctx.consoleSocket));
+  ops.push(...seccompListenerSocketOps(extras.seccomp));
+  ops.push(...execNamespaceOps(ctx.containerPid, types));
+  ops.push({ op: OpCode.FORK, mode: ctx.detach ? ForkMode.DETACH : ForkMode.WAIT, source: 'process' });
+  ops.push({ op: OpCode.SETSID, source: 'process' });
+  ops.push(...rlimitOps(process));
+  ops.push(...apparmorOps(process, ctx.apparmorEnabled));
+  ops.push(...consoleOps(process));
+  ops.push(...umaskOps(process));
+  ops.push(...chdirOps(process));
+  ops.push(...lookupOps(process));
+  ops.push(...finalOps(process, {
+    capLastCap: extras.capLastCap,
+    seccomp: extras.seccomp,
+    setgroupsDenied: types.includes('user') && ctx.setgroupsDenied === true,
+    preserveFds: ctx.preserveFds,
+  }));
+  return ops;
+}
