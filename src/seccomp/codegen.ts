@@ -11,7 +11,7 @@
  */
 import * as B from './bpf';
 import { Assembler, type Label } from './asm';
-import { ARCHES, syscallNumber, type ArchInfo, type SupportedArch } from './arches';
+import { ARCHES, type ArchInfo, type SupportedArch } from './arches';
 import type { Condition, NormalizedProfile } from './profile';
 
 /** libseccomp's default for a syscall from an architecture not in the filter (runc keeps it). */
@@ -24,23 +24,38 @@ interface SyscallPlan {
   /** Set when an unconditional rule decides the syscall. */
   ret?: number;
   /** Argument rules in profile order: the first whose conditions all hold decides. */
-  chains: { ret: number; conds: Condition[] }[];
+  chains: { ret: number; conds: readonly Condition[] }[];
 }
 
-/** Per-ABI syscall plans, applying the rule-merging semantics of runc + libseccomp. */
-function planArch(profile: NormalizedProfile, arch: ArchInfo): Map<number, SyscallPlan> {
+/** A rule's alternatives with the always-true comparisons of one argument width removed. */
+type Alternatives = readonly (readonly Condition[])[];
+const UNCONDITIONAL: Alternatives = [[]];
+
+function withoutTautologies(alternatives: Condition[][], args32: boolean): Alternatives {
+  if (alternatives.length === 1 && alternatives[0].length === 0) return UNCONDITIONAL;
+  return alternatives.map((conds) => conds.filter((c) => !isTautology(c, args32)));
+}
+
+/**
+ * Per-ABI syscall plans, applying the rule-merging semantics of runc + libseccomp,
+ * and the highest syscall number the profile names on the ABI (whatever the
+ * rule's action: runc counts them all for its ENOSYS stub).
+ */
+function planArch(profile: NormalizedProfile, arch: ArchInfo, alts: Alternatives[]): { plans: Map<number, SyscallPlan>; highest: number } {
   const plans = new Map<number, SyscallPlan>();
-  for (const rule of profile.rules) {
+  let highest = -1;
+  profile.rules.forEach((rule, r) => {
     // runc drops rules whose action equals the default (libseccomp would refuse them).
-    if (rule.ret === profile.defaultRet) continue;
+    const dropped = rule.ret === profile.defaultRet;
     for (const name of rule.names) {
-      const nr = syscallNumber(arch, name);
+      const nr = arch.byName.get(name);
       if (nr === undefined) continue; // unknown on this ABI: skipped, as runc does
+      if (nr > highest) highest = nr;
+      if (dropped) continue;
       let plan = plans.get(nr);
       if (!plan) plans.set(nr, (plan = { chains: [] }));
-      for (const alternative of rule.alternatives) {
-        const conds = alternative.filter((c) => !isTautology(c, arch.args32));
-        if (plan.ret !== undefined) continue; // an unconditional rule already decides: later rules are ignored
+      for (const conds of alts[r]) {
+        if (plan.ret !== undefined) break; // an unconditional rule already decides: later rules are ignored
         if (conds.length === 0) {
           // libseccomp: an unconditional rule replaces any argument rules added before it.
           plan.ret = rule.ret;
@@ -50,8 +65,8 @@ function planArch(profile: NormalizedProfile, arch: ArchInfo): Map<number, Sysca
         }
       }
     }
-  }
-  return plans;
+  });
+  return { plans, highest };
 }
 
 /** A masked comparison with an all-zero mask always holds; libseccomp drops it. */
@@ -59,24 +74,12 @@ function isTautology(c: Condition, args32: boolean): boolean {
   return c.op === 'MASKED_EQ' && (args32 ? c.mask & U32 : c.mask) === 0n;
 }
 
-/** Highest syscall number the profile names on this ABI (whatever the rule's action), for the ENOSYS stub. */
-export function highestNamed(profile: NormalizedProfile, arch: ArchInfo): number | undefined {
-  let max: number | undefined;
-  for (const rule of profile.rules) {
-    for (const name of rule.names) {
-      const nr = syscallNumber(arch, name);
-      if (nr !== undefined && (max === undefined || nr > max)) max = nr;
-    }
-  }
-  return max;
-}
-
-/** A run of syscall numbers [start, end] with one outcome. */
+/** A run of syscall numbers [start, end] that all return `ret`, or all go to one syscall's argument rules. */
 interface Range {
   start: number;
   end: number;
-  key: string;
-  target: () => Label;
+  ret: number;
+  chain?: Label;
 }
 
 export function generate(profile: NormalizedProfile, nativeArch: SupportedArch): B.SockFilter[] {
@@ -91,6 +94,8 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
   // libseccomp always filters for the native ABI, listed or not.
   const inFilter = new Set<SupportedArch>([nativeArch, ...profile.listedArches]);
   const stubbed = new Set<SupportedArch>(profile.enosysStub ? profile.listedArches : []);
+  const alts64 = profile.rules.map((r) => withoutTautologies(r.alternatives, false));
+  const alts32 = profile.rules.map((r) => withoutTautologies(r.alternatives, true));
 
   const x86_64Tree = asm.newLabel();
   const i386Tree = asm.newLabel();
@@ -106,24 +111,22 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
     asm.branch(B.BPF_JEQ, hasX64 ? B.AUDIT_ARCH_X86_64 : B.AUDIT_ARCH_I386, hasX64 ? x86_64Tree : i386Tree, retLabel(BAD_ARCH_RET));
   }
 
-  const chainCode: (() => void)[] = [];
+  const chains: { label: Label; plan: SyscallPlan; args32: boolean }[] = [];
   const rangesFor = (abis: { arch: SupportedArch; lo: number; hi: number }[]): Range[] => {
     const ranges: Range[] = [];
-    const push = (start: number, end: number, key: string, target: () => Label) => {
+    const pushRet = (start: number, end: number, ret: number) => {
       const last = ranges[ranges.length - 1];
-      if (last && last.key === key && last.end + 1 === start) last.end = end;
-      else ranges.push({ start, end, key, target });
+      if (last && last.chain === undefined && last.ret === ret && last.end + 1 === start) last.end = end;
+      else ranges.push({ start, end, ret });
     };
-    const pushRet = (start: number, end: number, value: number) => push(start, end, `ret:${value}`, () => retLabel(value));
     for (const abi of abis) {
       if (!inFilter.has(abi.arch)) {
         pushRet(abi.lo, abi.hi, BAD_ARCH_RET);
         continue;
       }
       const info = ARCHES[abi.arch];
-      const plans = planArch(profile, info);
-      const top = stubbed.has(abi.arch) ? highestNamed(profile, info) : undefined;
-      const limit = top ?? abi.hi;
+      const { plans, highest } = planArch(profile, info, info.args32 ? alts32 : alts64);
+      const limit = stubbed.has(abi.arch) && highest >= 0 ? highest : abi.hi;
       let cursor = abi.lo;
       for (const nr of [...plans.keys()].sort((a, b) => a - b)) {
         if (nr < abi.lo || nr > limit) continue;
@@ -133,8 +136,8 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
           pushRet(nr, nr, plan.ret);
         } else {
           const label = asm.newLabel();
-          push(nr, nr, `chain:${abi.arch}:${nr}`, () => label);
-          chainCode.push(() => emitChains(asm, label, plan, info.args32, retLabel, profile.defaultRet));
+          ranges.push({ start: nr, end: nr, ret: -1, chain: label });
+          chains.push({ label, plan, args32: info.args32 });
         }
         cursor = nr + 1;
       }
@@ -143,6 +146,7 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
     }
     return ranges;
   };
+  const target = (r: Range): Label => r.chain ?? retLabel(r.ret);
 
   if (hasX64) {
     asm.place(x86_64Tree);
@@ -150,18 +154,18 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
     emitSearch(asm, rangesFor([
       { arch: 'x86_64', lo: 0, hi: B.X32_SYSCALL_BIT - 1 },
       { arch: 'x32', lo: B.X32_SYSCALL_BIT, hi: 0xffffffff },
-    ]));
+    ]), target);
   }
   if (hasI386) {
     asm.place(i386Tree);
     asm.loadAbs(B.SECCOMP_DATA_NR);
-    emitSearch(asm, rangesFor([{ arch: 'x86', lo: 0, hi: 0xffffffff }]));
+    emitSearch(asm, rangesFor([{ arch: 'x86', lo: 0, hi: 0xffffffff }]), target);
   }
+  // A tree label nothing jumps to still has to be placed somewhere.
   if (!hasX64) asm.place(x86_64Tree);
   if (!hasI386) asm.place(i386Tree);
-  // Labels for unused trees must still point somewhere; they are placed at the first chain or return.
 
-  for (const emit of chainCode) emit();
+  for (const c of chains) emitChains(asm, c.label, c.plan, c.args32, retLabel, profile.defaultRet);
   // Returns last, shared by every branch that ends in the same action.
   for (const [value, label] of [...retLabels].sort((a, b) => a[0] - b[0])) {
     asm.place(label);
@@ -171,18 +175,18 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
 }
 
 /** Binary search over sorted, contiguous ranges with `jge`; each leaf jumps to its range's target. */
-function emitSearch(asm: Assembler, ranges: Range[]): void {
+function emitSearch(asm: Assembler, ranges: Range[], target: (r: Range) => Label): void {
   const node = (lo: number, hi: number, label?: Label): void => {
     // ranges[lo..hi] (inclusive), at least two of them
     if (label !== undefined) asm.place(label);
     const mid = (lo + hi + 1) >> 1;
-    const left = mid - 1 === lo ? ranges[lo].target() : asm.newLabel();
-    const right = mid === hi ? ranges[hi].target() : asm.newLabel();
+    const left = mid - 1 === lo ? target(ranges[lo]) : asm.newLabel();
+    const right = mid === hi ? target(ranges[hi]) : asm.newLabel();
     asm.branch(B.BPF_JGE, ranges[mid].start, right, left);
     if (mid - 1 !== lo) node(lo, mid - 1, left);
     if (mid !== hi) node(mid, hi, right);
   };
-  if (ranges.length === 1) asm.jump(ranges[0].target());
+  if (ranges.length === 1) asm.jump(target(ranges[0]));
   else node(0, ranges.length - 1);
 }
 

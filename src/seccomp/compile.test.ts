@@ -209,6 +209,8 @@ test('flags: TSYNC, LOG, SPEC_ALLOW, and NEW_LISTENER for notify', () => {
   const withListener = flags({ listenerPath: '/run/agent.sock' }, notify);
   assert.equal(withListener.needsListener, true);
   assert.equal(withListener.flags, B.SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  assert.equal(withListener.listenerPath, '/run/agent.sock');
+  assert.equal(withListener.listenerMetadata, '');
   assert.equal(flags({ listenerPath: '/a', flags: ['SECCOMP_FILTER_FLAG_TSYNC'] }, notify).flags,
     B.SECCOMP_FILTER_FLAG_TSYNC | B.SECCOMP_FILTER_FLAG_NEW_LISTENER | B.SECCOMP_FILTER_FLAG_TSYNC_ESRCH);
   assert.equal(flags({ listenerPath: '/a', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }, notify).flags,

@@ -22,6 +22,9 @@ export interface CompiledSeccomp {
   flags: number;
   /** A SCMP_ACT_NOTIFY rule exists: load with NEW_LISTENER and send the returned fd to listenerPath. */
   needsListener: boolean;
+  /** linux.seccomp.listenerPath/listenerMetadata, passed on when a listener is needed (the planner's PlanSeccomp). */
+  listenerPath?: string;
+  listenerMetadata?: string;
   /** Listed architectures left out because they cannot run on this kernel (e.g. SCMP_ARCH_AARCH64). */
   skippedArchitectures: string[];
 }
@@ -40,12 +43,17 @@ export function compileSeccomp(seccomp: LinuxSeccomp, opts: CompileOptions = {})
       { hint: 'merge rules or drop argument conditions' },
     );
   }
-  return {
+  const compiled: CompiledSeccomp = {
     program: B.encodeProgram(insns),
     flags: profile.flags,
     needsListener: profile.needsListener,
     skippedArchitectures: profile.skippedArches,
   };
+  if (profile.needsListener) {
+    compiled.listenerPath = seccomp.listenerPath;
+    compiled.listenerMetadata = seccomp.listenerMetadata ?? '';
+  }
+  return compiled;
 }
 
 /** What the runtime's `features` command reports under linux.seccomp. */
