@@ -101,12 +101,14 @@ int main(int argc, char **argv, char **envp)
 		return 2;
 	}
 	st.sock = (int)fd;
-	if (fcntl(st.sock, F_SETFD, FD_CLOEXEC) < 0) {
+	if (fcntl(st.sock, F_GETFD) < 0) {
 		fprintf(stderr, "carton-init: bad CARTON_INIT_FD\n");
 		return 2;
 	}
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reexec_from_sealed_memfd(argv, envp);
+	/* Only now: the socket must survive the fexecve above. */
+	fcntl(st.sock, F_SETFD, FD_CLOEXEC);
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -1,0 +1,82 @@
+/**
+ * Typed, lazily loaded access to Carton's N-API addon (native/addon) and the path of
+ * carton-init. Loading is deferred to the first call: most commands never need it and
+ * start-up time matters.
+ *
+ * Errors thrown by the addon look like Node's system errors: `.code` ('EPERM'),
+ * `.errno` (negative), `.syscall`, and `.path` when there is one.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CartonError } from '../common/errors';
+
+export interface CartonAddon {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** null when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  lremovexattr(path: string, name: string): void;
+  /** false when `nonblocking` and the lock is held elsewhere. */
+  flock(fd: number, mode: 'sh' | 'ex' | 'un', nonblocking: boolean): boolean;
+  /** Send `fd` with SCM_RIGHTS; the payload (default one NUL byte) travels with it. */
+  sendFd(socketFd: number, fd: number, payload?: Buffer): void;
+  /** Wait for a message carrying an fd (timeoutMs < 0 or absent: forever; ETIMEDOUT after). Returns the fd (close-on-exec). */
+  recvFd(socketFd: number, timeoutMs?: number): number;
+  /** Like recvFd, also returning the bytes that came with the fd (console: "/dev/pts/N"; seccomp agent: state JSON). */
+  recvFdMessage(socketFd: number, timeoutMs?: number): { fd: number; payload: Buffer };
+  setChildSubreaper(): void;
+  /** Load `insns` (8-byte BPF instructions) as a CGROUP_DEVICE program, attach it to the cgroup v2 directory with BPF_F_ALLOW_MULTI, then detach the programs attached before. */
+  bpfReplaceCgroupDevice(cgroupDirPath: string, insns: Buffer): void;
+  /** Ids of the device programs attached to a cgroup v2 directory. */
+  bpfQueryCgroupDevice(cgroupDirPath: string): number[];
+}
+
+let loaded: CartonAddon | undefined;
+let buildDir: string | undefined;
+
+/**
+ * build/Release of this checkout or package. Walks up from this file so that it works
+ * from dist/src/native/ and from the esbuild bundle in dist/bundle/.
+ */
+export function nativeBuildDir(): string {
+  if (buildDir) return buildDir;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, 'build', 'Release');
+    if (fs.existsSync(path.join(candidate, 'carton-init'))) return (buildDir = candidate);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new CartonError('EINTERNAL', 'carton native build not found (build/Release/carton-init)', {
+    hint: 'run `npm run install` (node-gyp rebuild) in the Carton checkout',
+  });
+}
+
+/** Path of the carton-init executable (CARTON_INIT overrides, for development). */
+export function initPath(): string {
+  return process.env.CARTON_INIT || path.join(nativeBuildDir(), 'carton-init');
+}
+
+export function addon(): CartonAddon {
+  if (!loaded) {
+    const file = path.join(nativeBuildDir(), 'carton.node');
+    const mod = { exports: {} as CartonAddon };
+    try {
+      process.dlopen(mod, file);
+    } catch (err) {
+      throw new CartonError('EINTERNAL', `cannot load ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    loaded = mod.exports;
+  }
+  return loaded;
+}
+
+/** A Node-style system error from the addon (has `.code` such as 'EPERM'). */
+export function isSystemError(err: unknown, code?: string): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  return !!e && typeof e.code === 'string' && typeof e.errno === 'number' && (code === undefined || e.code === code);
+}
