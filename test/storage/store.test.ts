@@ -1,0 +1,124 @@
+/**
+ * The image store on a real filesystem: verified blob ingest, layers from gzip / zstd /
+ * uncompressed blobs shared between images, image records (resolve, tag, untag, rmi with
+ * the in-use hook) and garbage collection of what rmi leaves unreferenced.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Readable } from 'stream';
+import { after, before, test } from 'node:test';
+import { CartonError } from '../../src/common/errors';
+import { ImageRecord, openStore, Store } from '../../src/storage/store';
+import { addImage, busyboxEntries, sha256, tarOf, tempDir } from './fixtures';
+
+let tmp: { dir: string; cleanup: () => void };
+let store: Store;
+
+before(() => {
+  tmp = tempDir('store');
+  store = openStore(path.join(tmp.dir, 'root'));
+});
+after(() => tmp.cleanup());
+
+function isCode(code: string, pattern: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof CartonError, String(err));
+    assert.equal(err.code, code);
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+test('ingest verifies digest and size and leaves nothing behind on a mismatch', async () => {
+  const data = Buffer.from('hello blob');
+  const digest = sha256(data);
+  const wrong = sha256(Buffer.from('other'));
+  await assert.rejects(store.blobs.ingest({ digest: wrong, size: data.length }, Readable.from([data])),
+    isCode('EDIGEST', new RegExp(`^blob ${wrong}: content has digest ${digest}`)));
+  await assert.rejects(store.blobs.ingest({ digest, size: 100 }, Readable.from([data])), isCode('EDIGEST', /got 10 of 100 bytes \(truncated\)/));
+  await assert.rejects(store.blobs.ingest({ digest, size: 4 }, Readable.from([data])), isCode('EDIGEST', /more than the expected 4 bytes/));
+  assert.equal(store.blobs.has(digest), false);
+  assert.equal(store.blobs.has(wrong), false);
+  assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')), []);
+  await store.blobs.ingest({ digest, size: data.length }, Readable.from([data]));
+  assert.equal(store.blobs.readBytes(digest).toString(), 'hello blob');
+  const streamed: Buffer[] = [];
+  for await (const c of store.blobs.openRead(digest)) streamed.push(c as Buffer);
+  assert.equal(Buffer.concat(streamed).toString(), 'hello blob');
+});
+
+test('gzip, zstd and uncompressed layers unpack; a shared base layer is unpacked once', async () => {
+  const base = tarOf(busyboxEntries());
+  const images: ImageRecord[] = [];
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    const top = tarOf([{ name: `etc/${compression}`, type: 'file', data: compression }]);
+    images.push(await addImage(store, [base, top], { compression, names: [`example.com/c/${compression}:1`] }));
+  }
+  for (const [i, c] of ['gzip', 'zstd', 'none'].entries()) {
+    const topInfo = store.layers.get(images[i].layers[1].chainId)!;
+    assert.equal(fs.readFileSync(path.join(topInfo.diffDir, `etc/${c}`), 'utf8'), c);
+  }
+  // the base layer has one chain id whatever its compression: one directory on disk
+  assert.equal(new Set(images.map((i) => i.layers[0].chainId)).size, 1);
+  const baseInfo = store.layers.get(images[0].layers[0].chainId)!;
+  assert.ok(fs.statSync(path.join(baseInfo.diffDir, 'bin/busybox')).size > 100_000);
+  assert.equal(fs.readlinkSync(path.join(baseInfo.diffDir, 'bin/sh')), 'busybox');
+  assert.equal(store.layers.list().length, 4);
+});
+
+test('images resolve by name, short name, id, id prefix and repo digest', async () => {
+  const tar = tarOf([{ name: 'resolve-me', type: 'file', data: 'r' }]);
+  const img = await addImage(store, [tar], { names: ['alpine', 'localhost:5000/x/y:v1'] });
+  assert.deepEqual(img.names, ['docker.io/library/alpine:latest', 'localhost:5000/x/y:v1']);
+  assert.equal(store.images.resolve('alpine')?.id, img.id);
+  assert.equal(store.images.resolve('alpine:latest')?.id, img.id);
+  assert.equal(store.images.resolve('docker.io/library/alpine')?.id, img.id);
+  assert.equal(store.images.resolve(img.id)?.id, img.id);
+  assert.equal(store.images.resolve(img.id.slice(7, 19))?.id, img.id);
+  assert.equal(store.images.resolve(`sha256:${img.id.slice(7, 12)}`)?.id, img.id);
+  assert.equal(store.images.resolve('localhost:5000/x/y:v1')?.id, img.id);
+  assert.equal(store.images.resolve('alpine:3'), undefined);
+  assert.equal(store.images.resolve('nope'), undefined);
+  assert.equal(store.images.config(img.id).rootfs.diff_ids[0], sha256(tar));
+});
+
+test('tag moves a name; rmi untags, refuses images in use, deletes and collects layers', async () => {
+  const a = await addImage(store, [tarOf([{ name: 'a', type: 'file', data: 'a' }])], { names: ['app:1'] });
+  const b = await addImage(store, [tarOf([{ name: 'b', type: 'file', data: 'b' }])], { names: ['app:2'] });
+  await store.images.tag('app:2', 'app:latest');
+  await store.images.tag(a.id, 'app:latest'); // moves it off b
+  assert.deepEqual(store.images.get(a.id)!.names, ['docker.io/library/app:1', 'docker.io/library/app:latest']);
+  assert.deepEqual(store.images.get(b.id)!.names, ['docker.io/library/app:2']);
+
+  await assert.rejects(store.images.remove(a.id.slice(7, 19)), isCode('ESTATE', /image is referenced in multiple repositories/));
+  assert.deepEqual(await store.images.remove('app:latest'), ['Untagged: docker.io/library/app:latest']);
+
+  store.images.setInUseCheck((id) => (id === a.id ? ['c0ffee0000000000000000000000000000000000'] : []));
+  await assert.rejects(store.images.remove('app:1'), isCode('ESTATE', /container c0ffee000000 is using its referenced image/));
+  store.images.setInUseCheck(() => []);
+
+  const aLayer = a.layers[0];
+  const out = await store.images.remove('app:1');
+  assert.deepEqual(out.slice(0, 2), ['Untagged: docker.io/library/app:1', `Deleted: ${a.id}`]);
+  assert.ok(out.includes(`Deleted: ${aLayer.chainId}`));
+  assert.equal(store.images.get(a.id), undefined);
+  assert.equal(store.layers.get(aLayer.chainId), undefined);
+  assert.equal(store.blobs.has(aLayer.blobDigest), false);
+  assert.equal(store.blobs.has(a.id), false);
+  assert.ok(store.images.get(b.id), 'the other image is untouched');
+  assert.ok(store.layers.get(b.layers[0].chainId));
+  await assert.rejects(store.images.remove('app:1'), isCode('ENOTFOUND', /^No such image: app:1$/));
+});
+
+test('a put naming a missing layer or mismatching its config is refused', async () => {
+  const diffId = sha256(Buffer.from('x'));
+  await assert.rejects(
+    store.images.put({ config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }, layers: [{ chainId: diffId, diffId, blobDigest: diffId, mediaType: 'x', size: 1 }] }),
+    isCode('ENOTFOUND', /layer sha256:[0-9a-f]+ is not unpacked/),
+  );
+  await assert.rejects(
+    store.images.put({ config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }, layers: [] }),
+    isCode('EINVAL_CONFIG', /config has 1 diff_ids but 0 layers/),
+  );
+});
