@@ -12,10 +12,11 @@ interface Item {
   code: number;
   k: number;
   /** Targets of a conditional jump (`ja` uses `jt` only). */
-  jt?: Label;
-  jf?: Label;
-  farT?: boolean;
-  farF?: boolean;
+  jt: Label;
+  jf: Label;
+  /** The branch goes through a `ja` placed after the instruction. */
+  farT: boolean;
+  farF: boolean;
 }
 
 export class Assembler {
@@ -38,24 +39,29 @@ export class Assembler {
   }
 
   loadAbs(offset: number): void {
-    this.items.push({ code: B.BPF_LD | B.BPF_W | B.BPF_ABS, k: offset });
+    this.push(B.BPF_LD | B.BPF_W | B.BPF_ABS, offset);
   }
 
   andK(mask: number): void {
-    this.items.push({ code: B.BPF_ALU | B.BPF_AND | B.BPF_K, k: mask >>> 0 });
+    this.push(B.BPF_ALU | B.BPF_AND | B.BPF_K, mask >>> 0);
   }
 
   ret(value: number): void {
-    this.items.push({ code: B.BPF_RET | B.BPF_K, k: value >>> 0 });
+    this.push(B.BPF_RET | B.BPF_K, value >>> 0);
   }
 
   jump(target: Label): void {
-    this.items.push({ code: B.BPF_JMP | B.BPF_JA, k: 0, jt: target });
+    this.push(B.BPF_JMP | B.BPF_JA, 0, target);
   }
 
   /** if (A <op> k) goto whenTrue else goto whenFalse; op is BPF_JEQ, BPF_JGT, BPF_JGE or BPF_JSET. */
   branch(op: number, k: number, whenTrue: Label, whenFalse: Label): void {
-    this.items.push({ code: B.BPF_JMP | op | B.BPF_K, k: k >>> 0, jt: whenTrue, jf: whenFalse });
+    this.push(B.BPF_JMP | op | B.BPF_K, k >>> 0, whenTrue, whenFalse);
+  }
+
+  /** Every item has the same shape, which keeps the layout loops fast. */
+  private push(code: number, k: number, jt: Label = -1, jf: Label = -1): void {
+    this.items.push({ code, k, jt, jf, farT: false, farF: false });
   }
 
   /** Resolve labels into sock_filter instructions. */
@@ -79,8 +85,8 @@ export class Assembler {
         const it = items[i];
         if (!isCond(it)) continue;
         const from = pos[i] + 1;
-        if (!it.farT && pos[this.labelAt[it.jt!]] - from > 255) it.farT = changed = true;
-        if (!it.farF && pos[this.labelAt[it.jf!]] - from > 255) it.farF = changed = true;
+        if (!it.farT && pos[this.labelAt[it.jt]] - from > 255) it.farT = changed = true;
+        if (!it.farF && pos[this.labelAt[it.jf]] - from > 255) it.farF = changed = true;
       }
       if (!changed) break;
     }
@@ -94,20 +100,26 @@ export class Assembler {
         continue;
       }
       if (!isCond(it)) {
-        out.push({ code: it.code, jt: 0, jf: 0, k: forward(target(it.jt!) - here - 1) });
+        out.push({ code: it.code, jt: 0, jf: 0, k: forward(target(it.jt) - here - 1) });
         continue;
       }
       // Layout: [cond] [ja T if farT] [ja F if farF]
       const tSlot = here + 1;
       const fSlot = here + 1 + (it.farT ? 1 : 0);
-      const jt = it.farT ? 0 : target(it.jt!) - (here + 1);
-      const jf = it.farF ? fSlot - (here + 1) : target(it.jf!) - (here + 1);
-      out.push({ code: it.code, jt: forward(jt), jf: forward(jf), k: it.k });
-      if (it.farT) out.push({ code: B.BPF_JMP | B.BPF_JA, jt: 0, jf: 0, k: forward(target(it.jt!) - tSlot - 1) });
-      if (it.farF) out.push({ code: B.BPF_JMP | B.BPF_JA, jt: 0, jf: 0, k: forward(target(it.jf!) - fSlot - 1) });
+      const jt = it.farT ? 0 : target(it.jt) - (here + 1);
+      const jf = it.farF ? fSlot - (here + 1) : target(it.jf) - (here + 1);
+      out.push({ code: it.code, jt: short(jt), jf: short(jf), k: it.k });
+      if (it.farT) out.push({ code: B.BPF_JMP | B.BPF_JA, jt: 0, jf: 0, k: forward(target(it.jt) - tSlot - 1) });
+      if (it.farF) out.push({ code: B.BPF_JMP | B.BPF_JA, jt: 0, jf: 0, k: forward(target(it.jf) - fSlot - 1) });
     }
     return out;
   }
+}
+
+/** A conditional jump offset: forward and within the 8-bit field. */
+function short(offset: number): number {
+  if (forward(offset) > 255) throw new Error(`internal: conditional jump of ${offset} in seccomp program`);
+  return offset;
 }
 
 /** BPF only jumps forwards; a backward target means the code was laid out wrongly. */
