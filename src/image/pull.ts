@@ -1,0 +1,255 @@
+/**
+ * `pull`: registry → store. Resolve the manifest (an index to this platform), fetch the
+ * config, download the missing layer blobs in parallel (bounded) into the store while
+ * unpacking them in chain order as soon as each one and its parent are ready, and record
+ * the image last — an interrupted pull therefore never lists a half image, and the next
+ * pull reuses every blob and layer that did complete.
+ *
+ * Verification: the store's blobs.ingest() hashes and size-checks each layer blob as it
+ * streams to disk (one hash per byte; nothing is hashed twice here); layers.ensure()
+ * checks the uncompressed diff_id. Manifests and the config are checked in the client.
+ */
+import { pipeline, Transform } from 'stream';
+import { CartonError, asCartonError } from '../common/errors';
+import { chainIds } from '../layer/chain';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../storage/image-types';
+import { MEDIA } from '../storage/image-types';
+import type { ImageLayerRef, ImageRecord, Store } from '../storage/store';
+import { lookupCredentials } from './auth';
+import { Platform, formatPlatform, hostPlatform, normalizePlatform, parsePlatform, platformMatches, selectManifest } from './platform';
+import type { PullEvent } from './progress';
+import { familiarString, formatReference, parseReference, repositoryName } from './reference';
+import { Credentials, FetchedManifest, RegistryClient, sha256 } from './registry/client';
+import { isTransientError } from './registry/http';
+
+export interface PullOptions {
+  store: Store;
+  /** `os/arch[/variant]`; default: this host (linux/amd64 here). */
+  platform?: string | Platform;
+  /** false: accept self-signed certificates and plain HTTP. Loopback registries never need it. */
+  tlsVerify?: boolean;
+  /** Credentials to use; default: looked up in the auth file (see auth.ts). */
+  credentials?: Credentials;
+  /** Auth file to read credentials from (`--authfile`). */
+  authFile?: string;
+  onProgress?: (event: PullEvent) => void;
+  /** Layers downloaded at once (default 3, as Docker). */
+  concurrency?: number;
+  /** Attempts per blob download (connection cut mid-stream, 5xx, 429). Default 4. */
+  blobAttempts?: number;
+}
+
+export interface PullResult {
+  record: ImageRecord;
+  /** Full normalized reference pulled (`docker.io/library/busybox:latest`). */
+  reference: string;
+  /** Digest of what the tag points at (the index for multi-arch images). */
+  digest: string;
+  /** Nothing new was downloaded and the name already pointed at this image. */
+  upToDate: boolean;
+}
+
+const LAYER_TYPES = new Set<string>([
+  MEDIA.ociLayerGzip, MEDIA.ociLayerZstd, MEDIA.ociLayerTar, MEDIA.dockerLayerGzip, MEDIA.dockerLayerTar,
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+]);
+
+/** Docker's short layer id in progress lines: the first 12 hex digits of the blob digest. */
+export function shortId(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function isIndex(m: FetchedManifest): boolean {
+  return m.mediaType === MEDIA.ociIndex || m.mediaType === MEDIA.dockerList;
+}
+
+function retryableDownloadError(err: unknown): boolean {
+  if (isTransientError(err)) return true;
+  if (err instanceof CartonError) {
+    if (err.code === 'EDIGEST') return /truncated/.test(err.message);
+    return err.cause !== undefined && isTransientError(err.cause);
+  }
+  return false;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Pull `refInput` into `opts.store`. Throws CartonError; leaves the store consistent. */
+export async function pull(refInput: string, opts: PullOptions): Promise<PullResult> {
+  const ref = parseReference(refInput);
+  const emit = opts.onProgress ?? (() => undefined);
+  const explicitPlatform = opts.platform !== undefined;
+  const want: Platform =
+    opts.platform === undefined ? hostPlatform() : typeof opts.platform === 'string' ? parsePlatform(opts.platform) : normalizePlatform(opts.platform);
+  const credentials = opts.credentials ?? lookupCredentials(ref.domain, { authFile: opts.authFile });
+  const client = new RegistryClient(ref.domain, {
+    tlsVerify: opts.tlsVerify,
+    credentials,
+    onRetry: (what, attempt, reason) => emit({ type: 'retry', what, attempt, reason }),
+  });
+  const what = `image "${formatReference(ref)}"`;
+  emit({ type: 'pulling', tag: ref.digest ?? ref.tag ?? 'latest', repository: ref.path, reference: formatReference(ref) });
+
+  const top = await client.getManifest(ref.path, ref.digest ?? ref.tag!, what);
+  let manifest = top;
+  if (isIndex(top)) {
+    const chosen = selectManifest((top.json as unknown as ImageIndex).manifests ?? [], want, what);
+    manifest = await client.getManifest(ref.path, chosen.digest, what);
+    if (manifest.digest !== chosen.digest) throw new CartonError('EDIGEST', `${what}: manifest digest mismatch`);
+    if (isIndex(manifest)) throw new CartonError('EUNSUPPORTED', `${what}: nested manifest lists are not supported`);
+  }
+  const m = manifest.json as unknown as ImageManifest;
+  if (!m.config?.digest || !Array.isArray(m.layers)) throw new CartonError('EREGISTRY', `${what}: manifest has no config or layers`);
+  for (const l of m.layers) {
+    if (!LAYER_TYPES.has(l.mediaType)) {
+      throw new CartonError('EUNSUPPORTED', `${what}: layer ${l.digest} has unsupported media type ${l.mediaType}`);
+    }
+  }
+
+  const { store } = opts;
+  const configBytes = store.blobs.has(m.config.digest)
+    ? store.blobs.readBytes(m.config.digest)
+    : await client.getBlobBytes(ref.path, m.config.digest, m.config.size);
+  if (sha256(configBytes) !== m.config.digest) throw new CartonError('EDIGEST', `${what}: config blob does not match its digest`);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== m.layers.length) {
+    throw new CartonError('EREGISTRY', `${what}: config lists ${diffIds.length} layers, manifest ${m.layers.length}`);
+  }
+  if (explicitPlatform && !isIndex(top) && config.os && config.architecture) {
+    const have = { os: config.os, architecture: config.architecture, variant: config.variant };
+    if (!platformMatches(want, have)) {
+      throw new CartonError('ENOTFOUND', `${what} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(normalizePlatform(have))}`);
+    }
+  }
+
+  const chains = chainIds(diffIds);
+  const newName = ref.tag ? formatReference({ ...ref, digest: undefined }) : undefined;
+  const existing = store.images.get(m.config.digest);
+  let downloadedSomething = false;
+
+  // Downloads: bounded parallel, each layer's blob into the store.
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
+  const attempts = Math.max(1, opts.blobAttempts ?? 4);
+  const active = new Set<{ destroy(err?: Error): void }>();
+  let failed: unknown;
+  const needBlob = m.layers.map((l, i) => !store.layers.get(chains[i]) && !store.blobs.has(l.digest));
+  m.layers.forEach((l, i) => {
+    const id = shortId(l.digest);
+    if (store.layers.get(chains[i])) emit({ type: 'layer', id, status: 'Already exists' });
+    else emit({ type: 'layer', id, status: needBlob[i] ? 'Pulling fs layer' : 'Download complete' });
+  });
+
+  const downloadOne = async (l: Descriptor): Promise<void> => {
+    const id = shortId(l.digest);
+    for (let attempt = 1; ; attempt++) {
+      let done = 0;
+      let lastEmit = 0;
+      try {
+        const { stream } = await client.openBlob(ref.path, l.digest, l.size);
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            done += chunk.length;
+            const now = Date.now();
+            if (now - lastEmit >= 100) {
+              lastEmit = now;
+              emit({ type: 'layer', id, status: 'Downloading', current: done, total: l.size });
+            }
+            cb(null, chunk);
+          },
+        });
+        const piped = pipeline(stream, counter, () => undefined);
+        active.add(piped);
+        try {
+          await store.blobs.ingest({ digest: l.digest, size: l.size }, piped);
+        } finally {
+          active.delete(piped);
+        }
+        downloadedSomething = true;
+        emit({ type: 'layer', id, status: 'Verifying Checksum' });
+        emit({ type: 'layer', id, status: 'Download complete' });
+        return;
+      } catch (err) {
+        if (failed !== undefined) throw err;
+        if (attempt >= attempts || !retryableDownloadError(err)) throw err;
+        emit({ type: 'layer', id, status: 'Retrying', attempt, reason: (err as Error).message });
+        await sleep(Math.min(5000, 250 * 2 ** (attempt - 1)));
+      }
+    }
+  };
+
+  const downloads: Array<Promise<void>> = [];
+  let next = 0;
+  const queue = m.layers.map((l, i) => ({ l, i })).filter(({ i }) => needBlob[i]);
+  const finished = new Map<number, Promise<void>>();
+  const resolvers = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+  for (const { i } of queue) {
+    finished.set(i, new Promise<void>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+    finished.get(i)!.catch(() => undefined);
+  }
+  const worker = async (): Promise<void> => {
+    while (next < queue.length && failed === undefined) {
+      const { l, i } = queue[next++];
+      try {
+        await downloadOne(l);
+        resolvers.get(i)!.resolve();
+      } catch (err) {
+        if (failed === undefined) {
+          failed = err;
+          for (const s of active) s.destroy(new Error('cancelled: another layer failed'));
+        }
+        resolvers.get(i)!.reject(failed);
+      }
+    }
+    // A failure stops the queue: whatever was never started fails with the first error.
+    if (failed !== undefined) for (const r of resolvers.values()) r.reject(failed);
+  };
+  for (let w = 0; w < Math.min(concurrency, queue.length); w++) downloads.push(worker());
+
+  // Unpack in chain order as blobs arrive.
+  const layerRefs: ImageLayerRef[] = [];
+  try {
+    for (let i = 0; i < m.layers.length; i++) {
+      const l = m.layers[i];
+      const id = shortId(l.digest);
+      const have = store.layers.get(chains[i]);
+      if (!have) {
+        await (finished.get(i) ?? Promise.resolve());
+        emit({ type: 'layer', id, status: 'Extracting' });
+        await store.layers.ensure({ diffId: diffIds[i], compressedDigest: l.digest, mediaType: l.mediaType }, i === 0 ? null : chains[i - 1]);
+        downloadedSomething = true;
+        emit({ type: 'layer', id, status: 'Pull complete' });
+      }
+      layerRefs.push({ chainId: chains[i], diffId: diffIds[i], blobDigest: l.digest, mediaType: l.mediaType, size: l.size });
+    }
+  } catch (err) {
+    if (failed === undefined) {
+      failed = err;
+      for (const s of active) s.destroy(new Error('cancelled: unpacking failed'));
+    }
+    await Promise.allSettled(downloads);
+    throw asCartonError(err, 'EREGISTRY');
+  }
+  await Promise.allSettled(downloads);
+  if (failed !== undefined) throw asCartonError(failed, 'EREGISTRY');
+
+  // The manifest is kept so the image can be pushed again byte for byte; the record goes last.
+  await store.blobs.writeBytes(manifest.bytes);
+  const upToDate = !downloadedSomething && existing !== undefined && (newName === undefined || existing.names.includes(newName));
+  const record = await store.images.put({
+    config,
+    configBytes,
+    manifestDigest: manifest.digest,
+    manifestMediaType: manifest.mediaType,
+    repoDigests: [`${repositoryName(ref)}@${top.digest}`],
+    names: newName ? [newName] : [],
+    layers: layerRefs,
+  });
+  emit({ type: 'digest', digest: top.digest });
+  emit({
+    type: 'status',
+    message: upToDate ? `Image is up to date for ${familiarString(ref)}` : `Downloaded newer image for ${familiarString(ref)}`,
+  });
+  return { record, reference: formatReference(ref), digest: top.digest, upToDate };
+}
