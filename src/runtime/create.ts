@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import { CartonError, asCartonError } from '../common/errors';
-import type { Spec } from '../oci/spec';
+import type { LinuxResources, Spec } from '../oci/spec';
 import type { PlanContext } from '../plan/inputs';
 import { loadBundle } from './bundle';
 import {
@@ -16,7 +16,11 @@ import {
   startInit,
   CgroupManager,
   InitHandle,
+  InitStdio,
 } from './deps';
+import { OpCode } from '../plan/ops';
+import { containerDeviceRules } from '../cgroups/devices';
+import type { PlanExtras } from '../plan/inputs';
 import { makeFifo } from './fifo';
 import { runHooks } from './hooks';
 import { pidStartTime } from './proc';
@@ -35,7 +39,7 @@ export interface CreateOptions {
   /** 'create': wait on exec.fifo for start; 'run': exec at once, the init waits for the exit. */
   mode?: 'create' | 'run';
   /** stdio for the container (default: inherit 0-2, then the preserved fds). */
-  stdio?: unknown[];
+  stdio?: InitStdio[];
   /** Called with a warning line (poststop failures and the like). */
   warn?: (msg: string) => void;
 }
@@ -69,7 +73,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       id: opts.id,
       cgroupsPath: spec.linux?.cgroupsPath,
       systemd: false,
-      resources: spec.linux?.resources,
+      resources: withDefaultDevices(spec),
     });
     undo.push(() => cgroups.destroy());
     await cgroups.create();
@@ -84,8 +88,11 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       preserveFds,
       cgroupView: cgroupViewOf(cgroups),
     };
-    const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
-    const ops = buildCreatePlan(spec, ctx, { seccomp, noNewKeyring: !!opts.noNewKeyring, containerId: opts.id });
+    let ops = buildCreatePlan(spec, ctx, planExtras(spec));
+    if (mode === 'create') {
+      // Nobody listens on the init's socket after `create` exits: `start` runs these hooks itself.
+      ops = ops.filter((o) => !(o.op === OpCode.SYNC && o.tag === 'startContainer'));
+    }
 
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -98,6 +105,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       annotations: spec.annotations ?? {},
       owner: '',
       cgroupPaths: cgroups.paths,
+      cgroupCreated: cgroups.created,
       namespaces: spec.linux?.namespaces ?? [],
       config: spec,
     };
@@ -109,7 +117,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       beforePlan: (initPid: number) => cgroups.addProcess(initPid),
       onSync: async (tag: string) => {
         try {
-          return await onSync(tag, spec, record, init, opts.id);
+          return await onSync(tag, spec, record, init);
         } catch (err) {
           hookError = err;
           throw err;
@@ -163,21 +171,84 @@ function checkConsole(spec: Spec, consoleSocket: string | undefined): void {
 }
 
 /**
- * The init stops at SYNC ops so the runtime can act at the spec's moments: hooks
- * that run in the runtime's namespaces after the container's exist (createRuntime,
- * prestart) and in the container's (createContainer), and the seccomp agent's state.
+ * The init stops at SYNC ops so the runtime can act at the spec's moments: uid/gid
+ * maps of a new user namespace, hooks that run in the runtime's namespaces once the
+ * container's exist (createRuntime, prestart) or in the container's (createContainer,
+ * startContainer for run), and the state the seccomp agent receives.
  */
-async function onSync(tag: string, spec: Spec, record: ContainerRecord, handle: InitHandle | undefined, id: string): Promise<string | void> {
-  const pid = handle ? await handle.containerPid : 0;
-  const state = stateJson({ ...record, id, pid: pid || 0 }, 'creating');
-  const t = tag.toLowerCase();
-  if (t.includes('createruntime') || t.includes('prestart')) {
-    // prestart is the deprecated name of the same moment; runc runs prestart first.
-    runHooks(spec.hooks, 'prestart', state);
-    runHooks(spec.hooks, 'createRuntime', state);
-  } else if (t.includes('createcontainer')) {
-    runHooks(spec.hooks, 'createContainer', state, { enterMountNsOf: pid || undefined });
-  } else if (t.includes('seccomp')) {
-    return JSON.stringify({ ...state, annotations: { ...state.annotations }, metadata: spec.linux?.seccomp?.listenerMetadata ?? '' });
+async function onSync(tag: string, spec: Spec, record: ContainerRecord, init: InitHandle | undefined): Promise<Buffer | void> {
+  if (tag === 'userns-maps') {
+    if (!init) throw new CartonError('EINTERNAL', 'userns-maps: init pid unknown');
+    writeIdMaps(init.initPid, spec);
+    return;
   }
+  const pid = init ? await init.containerPid : 0;
+  const state = stateJson({ ...record, pid }, 'creating');
+  switch (tag) {
+    case 'createRuntime':
+      // prestart is the deprecated name of the same moment; runc runs prestart first.
+      runHooks(spec.hooks, 'prestart', state);
+      runHooks(spec.hooks, 'createRuntime', state);
+      return;
+    case 'createContainer':
+      runHooks(spec.hooks, 'createContainer', state, { enterMountNsOf: pid || undefined });
+      return;
+    case 'startContainer':
+      runHooks(spec.hooks, 'startContainer', { ...state, status: 'created' }, { enterMountNsOf: pid || undefined });
+      return;
+    case 'seccomp-listener':
+      return Buffer.from(
+        JSON.stringify({ ociVersion: state.ociVersion, fds: ['seccompFd'], pid, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state }),
+      );
+    default:
+      return;
+  }
+}
+
+/** uid_map / gid_map of the init's new user namespace, written from the host (the init cannot map itself). */
+function writeIdMaps(initPid: number, spec: Spec): void {
+  const fmt = (m: { containerID: number; hostID: number; size: number }[] | undefined): string =>
+    (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
+  const write = (file: string, content: string, field: string): void => {
+    if (!content) return;
+    try {
+      fs.writeFileSync(`/proc/${initPid}/${file}`, content);
+    } catch (err) {
+      throw new CartonError('EKERNEL', `${field}: write ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  write('uid_map', fmt(spec.linux?.uidMappings), 'linux.uidMappings');
+  write('gid_map', fmt(spec.linux?.gidMappings), 'linux.gidMappings');
+}
+
+/** Host facts the pure planner needs. */
+function planExtras(spec: Spec): PlanExtras {
+  let capLastCap = 40;
+  try {
+    capLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()) || 40;
+  } catch {
+    /* keep the default */
+  }
+  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+  return {
+    capLastCap,
+    bindSourceKinds: (hostPath: string) => {
+      try {
+        return fs.statSync(hostPath).isDirectory() ? 'dir' : 'file';
+      } catch {
+        return 'missing';
+      }
+    },
+    seccomp: seccomp
+      ? { program: seccomp.program, flags: seccomp.flags, listenerPath: seccomp.listenerPath, listenerMetadata: seccomp.listenerMetadata }
+      : undefined,
+  };
+}
+
+export { planExtras };
+
+/** The config's device rules plus the nodes every container gets (runc adds the same). */
+function withDefaultDevices(spec: Spec): LinuxResources {
+  const r = spec.linux?.resources ?? {};
+  return { ...r, devices: containerDeviceRules(r.devices, spec.linux?.devices) };
 }

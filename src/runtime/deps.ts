@@ -10,43 +10,17 @@ import type { Op } from '../plan/ops';
 import type { CgroupView, ExecPlanContext, PlanContext } from '../plan/inputs';
 import type { LinuxResources, LinuxSeccomp, Process, Spec } from '../oci/spec';
 
-export interface InitHandle {
-  initPid: number;
-  containerPid: number | Promise<number>;
-  ready: Promise<unknown>;
-  /** Raw wait status (FORK WAIT) or the init's own exit. */
-  exit: Promise<unknown>;
-  kill(signal?: NodeJS.Signals | number): void;
-}
+export type { InitHandle } from '../native/init-driver';
+import type { InitHandle } from '../native/init-driver';
 
-export interface StartInitOptions {
-  ops: Op[];
-  preserveFds: number;
-  stdio?: unknown[];
-  beforePlan?: (initPid: number) => void | Promise<void>;
-  onSync?: (tag: string, opIndex: number) => void | string | Promise<string | void>;
-}
+export type { StartInitOptions, InitStdio } from '../native/init-driver';
+import type { StartInitOptions } from '../native/init-driver';
 
-export interface CgroupManager {
-  paths: Record<string, string>;
-  create(): void | Promise<void>;
-  addProcess(pid: number): void | Promise<void>;
-  update(resources: LinuxResources): void | Promise<void>;
-  freeze(): void | Promise<void>;
-  thaw(): void | Promise<void>;
-  pids(): number[] | Promise<number[]>;
-  stats(): unknown;
-  oomKilled?(): boolean | Promise<boolean>;
-  destroy(): void | Promise<void>;
-  view?: CgroupView | (() => CgroupView);
-  cgroupView?: CgroupView | (() => CgroupView);
-}
+export type { CgroupManager } from '../cgroups/manager';
+import type { CgroupManager } from '../cgroups/manager';
 
-export interface CompiledSeccomp {
-  program: Uint8Array;
-  flags: number;
-  needsListener: boolean;
-}
+export type { CompiledSeccomp } from '../seccomp/index';
+import type { CompiledSeccomp } from '../seccomp/index';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 type AnyModule = Record<string, unknown>;
@@ -98,8 +72,8 @@ export const openCgroups = (opts: {
   resources?: LinuxResources;
 }): CgroupManager => fn<(o: object) => CgroupManager>('cgroups', 'openCgroups')(opts);
 
-export const cgroupsFromState = (paths: Record<string, string>): CgroupManager =>
-  fn<(p: Record<string, string>) => CgroupManager>('cgroups', 'cgroupsFromState')(paths);
+export const cgroupsFromState = (paths: Record<string, string>, created?: string[]): CgroupManager =>
+  fn<(p: Record<string, string>, c?: string[]) => CgroupManager>('cgroups', 'cgroupsFromState')(paths, created);
 
 export const compileSeccomp = (s: LinuxSeccomp): CompiledSeccomp =>
   fn<(s: LinuxSeccomp) => CompiledSeccomp>('seccomp', 'compileSeccomp')(s);
@@ -113,13 +87,31 @@ export function defaultSpec(rootless: boolean): Spec {
 }
 
 export function addon(): AnyModule {
-  const m = load('addon');
-  return typeof m.loadAddon === 'function' ? (m.loadAddon as () => AnyModule)() : m;
+  let m: AnyModule;
+  try {
+    m = load('addon');
+  } catch (err) {
+    m = loadAddonDirect(err);
+  }
+  return typeof m.addon === 'function' ? (m.addon as () => AnyModule)() : m;
 }
 
 export function cgroupViewOf(cg: CgroupManager): CgroupView {
-  const v = cg.view ?? cg.cgroupView;
-  if (typeof v === 'function') return v.call(cg);
-  if (v) return v;
-  return { kind: 'v1', mounts: [], links: [] };
+  const m = load('cgroups');
+  const layout = (m.hostLayout as () => unknown)();
+  return (m.cgroupView as (l: unknown, p: Record<string, string>) => CgroupView)(layout, cg.paths);
+}
+
+/** Until src/native/addon.ts exists: the built addon next to the checkout. */
+function loadAddonDirect(original: unknown): AnyModule {
+  const path = require('path') as typeof import('path');
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    try {
+      return require(path.join(dir, 'build', 'Release', 'carton.node')) as AnyModule;
+    } catch {
+      dir = path.dirname(dir);
+    }
+  }
+  throw original;
 }

@@ -8,7 +8,8 @@ import { CartonError } from '../common/errors';
 import type { Process } from '../oci/spec';
 import type { ExecPlanContext } from '../plan/inputs';
 import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
-import { buildExecPlan, cgroupsFromState, compileSeccomp, startInit } from './deps';
+import { buildExecPlan, cgroupsFromState, startInit, InitStdio } from './deps';
+import { planExtras } from './create';
 import { loadContainer } from './lifecycle';
 import { FORWARDED_SIGNALS, exitCodeOf } from './run';
 import { signalProcess } from './proc';
@@ -31,7 +32,7 @@ export interface ExecOptions {
   preserveFds?: number;
   noNewPrivs?: boolean;
   cap?: string[];
-  stdio?: unknown[];
+  stdio?: InitStdio[];
 }
 
 /** Returns the exit code of the process (0 when detached). */
@@ -62,8 +63,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       consoleSocket,
       preserveFds: opts.preserveFds ?? 0,
     };
-    const seccomp = record.config.linux?.seccomp ? compileSeccomp(record.config.linux.seccomp) : undefined;
-    const ops = buildExecPlan(proc, ctx, record.config, { seccomp });
+    const ops = buildExecPlan(proc, ctx, record.config, planExtras(record.config));
     const cg = cgroupsFromState(record.cgroupPaths);
     const init = await startInit({
       ops,

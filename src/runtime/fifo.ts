@@ -12,12 +12,13 @@ import { isSameLiveProcess, sleepMs } from './proc';
 export function makeFifo(path: string): void {
   let mk: unknown;
   try {
-    mk = addon().mkfifo;
+    mk = addon().mknod;
   } catch {
     mk = undefined;
   }
   if (typeof mk === 'function') {
-    (mk as (p: string, mode: number) => void)(path, 0o622);
+    (mk as (p: string, mode: number, major: number, minor: number) => void)(path, 0o010000 | 0o622, 0, 0);
+    fs.chmodSync(path, 0o622);
     return;
   }
   // Node has no mkfifo(3); the coreutils tool costs one fork, only on create.

@@ -35,17 +35,23 @@ export function startContainer(root: string | undefined, id: string, warn: (m: s
   if (status !== 'created') throw new CartonError('ESTATE', `cannot start an already ${status} container`);
   const lock = store.lock(id);
   try {
+    // startContainer hooks run before the user's process, in the container's mount
+    // namespace; the container is still held at exec.fifo, so this is that moment.
+    runHooks(record.config.hooks, 'startContainer', stateJson(record, 'created'), { enterMountNsOf: record.pid });
     releaseFifo(store.fifoPath(id), record.pid, record.pidStartTime);
     record.started = true;
     store.save(record);
   } finally {
     lock.release();
   }
-  const state = stateJson(record, 'running');
-  // startContainer hooks belong before the user's process runs; the fifo is the
-  // only gate here, so they run right after it as runc's "best effort" does.
-  runHooksWarnOnly(record.config.hooks, 'startContainer', state, warn);
-  runHooks(record.config.hooks, 'poststart', state);
+  try {
+    runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
+  } catch (err) {
+    // A failed poststart is the container's failure: stop it, as the spec asks.
+    signalProcess(record.pid, 9);
+    throw err;
+  }
+  void warn;
 }
 
 export interface KillOptions {
@@ -105,7 +111,7 @@ export async function destroyContainer(
   status: ContainerStatus,
   warn: (msg: string) => void,
 ): Promise<void> {
-  const cg = cgroupsFromState(record.cgroupPaths);
+  const cg = cgroupsFromState(record.cgroupPaths, record.cgroupCreated ?? []);
   if (status !== 'stopped' && isSameLiveProcess(record.pid, record.pidStartTime)) {
     if (status === 'paused') await tryCall(() => cg.thaw());
     signalProcess(record.pid, 9);

@@ -12,14 +12,12 @@ export interface Lock {
   release(): void;
 }
 
-type FlockFn = (fd: number, exclusive: boolean) => void;
+type FlockFn = (fd: number, how: 'sh' | 'ex' | 'un', nonBlocking: boolean) => boolean;
 
 function addonFlock(): FlockFn | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const addon = require('../native/addon') as Record<string, unknown>;
-    const loaded = typeof addon.loadAddon === 'function' ? (addon.loadAddon as () => Record<string, unknown>)() : addon;
-    const f = (loaded as Record<string, unknown>).flock;
+    const f = (require('./deps') as typeof import('./deps')).addon().flock;
     return typeof f === 'function' ? (f as FlockFn) : undefined;
   } catch {
     return undefined;
@@ -32,7 +30,7 @@ export function acquireLock(path: string, timeoutMs = 10_000): Lock {
   if (flock) {
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {
-      flock(fd, true);
+      flock(fd, 'ex', false);
     } catch (err) {
       fs.closeSync(fd);
       throw new CartonError('EINTERNAL', `lock ${path}: ${(err as Error).message}`, { cause: err });

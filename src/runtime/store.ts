@@ -28,6 +28,8 @@ export interface ContainerRecord {
   owner: string;
   /** Cgroup directories per controller ("memory" → /sys/fs/cgroup/memory/…, "unified" / "" for v2). */
   cgroupPaths: Record<string, string>;
+  /** Cgroup directories this container created (outermost first): delete removes exactly these. */
+  cgroupCreated?: string[];
   /** Namespaces of the container, with paths for those it joined: exec joins the same ones. */
   namespaces: LinuxNamespace[];
   /** The config as it was at create time: hooks, process defaults for exec, resources. */

@@ -1,0 +1,114 @@
+/**
+ * Helpers for the runtime's integration tests: run bin/carton-runtime with a
+ * private --root, and check that a container left nothing behind (mounts,
+ * cgroup directories, state dir, processes).
+ */
+import { spawn, spawnSync, SpawnSyncOptions } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+export const BIN = path.join(REPO, 'bin', 'carton-runtime');
+
+export interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A private state root for one test file, removed by cleanupRoot. */
+export function makeRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-root-'));
+}
+
+export function runtimeSync(root: string, args: string[], opts: SpawnSyncOptions = {}): Result {
+  const res = spawnSync(process.execPath, [BIN, '--root', root, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    ...opts,
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '', ...(opts.env ?? {}) },
+  });
+  return {
+    status: res.status,
+    signal: res.signal,
+    stdout: String(res.stdout ?? ''),
+    stderr: String(res.stderr ?? ''),
+  };
+}
+
+/** Start carton-runtime in the background (foreground `run` tests that signal it). */
+export function runtimeSpawn(root: string, args: string[], stdio: ('pipe' | 'ignore' | 'inherit' | number)[] = ['pipe', 'pipe', 'pipe']) {
+  return spawn(process.execPath, [BIN, '--root', root, ...args], {
+    stdio,
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+  });
+}
+
+export function stateOf(root: string, id: string): Record<string, unknown> {
+  const r = runtimeSync(root, ['state', id]);
+  if (r.status !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** Everything a container could leave behind, found by its id and its bundle path. */
+export function leftovers(root: string, id: string, bundle: string): string[] {
+  const out: string[] = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp && (mp.startsWith(bundle) || mp.includes(id))) out.push(`mount ${mp}`);
+  }
+  for (const dir of findCgroupDirs(id)) out.push(`cgroup ${dir}`);
+  if (fs.existsSync(path.join(root, id))) out.push(`state dir ${path.join(root, id)}`);
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const r = fs.readlinkSync(`/proc/${pid}/root`);
+      if (r.startsWith(bundle)) out.push(`process ${pid} rooted in ${r}`);
+    } catch {
+      /* gone or not ours to read */
+    }
+  }
+  return out;
+}
+
+function findCgroupDirs(id: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 5) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(dir, e.name);
+      if (e.name.includes(id)) found.push(p);
+      else walk(p, depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+
+/** Remove whatever a failed test left, so the next test starts clean. */
+export function forceCleanup(root: string, id: string): void {
+  runtimeSync(root, ['delete', '--force', id]);
+}
+
+export function waitFor(cond: () => boolean, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return cond();
+}
+
+let counter = 0;
+/** A container id unique to this process and test: carton-test-<pid>-<n>-<label>. */
+export function newId(label: string): string {
+  return `carton-test-${process.pid}-${++counter}-${label}`;
+}
