@@ -22,7 +22,7 @@ const U32 = 0xffffffffn;
 /** What one syscall number does on one ABI. */
 interface SyscallPlan {
   /** Set when an unconditional rule decides the syscall. */
-  ret?: number;
+  ret: number | undefined;
   /** Argument rules in profile order: the first whose conditions all hold decides. */
   chains: { ret: number; conds: readonly Condition[] }[];
 }
@@ -44,18 +44,22 @@ function withoutTautologies(alternatives: Condition[][], args32: boolean): Alter
 function planArch(profile: NormalizedProfile, arch: ArchInfo, alts: Alternatives[]): { plans: Map<number, SyscallPlan>; highest: number } {
   const plans = new Map<number, SyscallPlan>();
   let highest = -1;
-  profile.rules.forEach((rule, r) => {
+  // Indexed loops: this runs cold (interpreted) once per container start.
+  for (let r = 0; r < profile.rules.length; r++) {
+    const rule = profile.rules[r];
     // runc drops rules whose action equals the default (libseccomp would refuse them).
     const dropped = rule.ret === profile.defaultRet;
-    for (const name of rule.names) {
-      const nr = arch.byName.get(name);
+    const ruleAlts = alts[r];
+    for (let n = 0; n < rule.names.length; n++) {
+      const nr = arch.byName.get(rule.names[n]);
       if (nr === undefined) continue; // unknown on this ABI: skipped, as runc does
       if (nr > highest) highest = nr;
       if (dropped) continue;
       let plan = plans.get(nr);
-      if (!plan) plans.set(nr, (plan = { chains: [] }));
-      for (const conds of alts[r]) {
-        if (plan.ret !== undefined) break; // an unconditional rule already decides: later rules are ignored
+      if (!plan) plans.set(nr, (plan = { ret: undefined, chains: [] }));
+      for (let a = 0; a < ruleAlts.length && plan.ret === undefined; a++) {
+        // Once an unconditional rule decides, later rules for the syscall are ignored.
+        const conds = ruleAlts[a];
         if (conds.length === 0) {
           // libseccomp: an unconditional rule replaces any argument rules added before it.
           plan.ret = rule.ret;
@@ -65,7 +69,7 @@ function planArch(profile: NormalizedProfile, arch: ArchInfo, alts: Alternatives
         }
       }
     }
-  });
+  }
   return { plans, highest };
 }
 
@@ -128,7 +132,8 @@ export function generate(profile: NormalizedProfile, nativeArch: SupportedArch):
       const { plans, highest } = planArch(profile, info, info.args32 ? alts32 : alts64);
       const limit = stubbed.has(abi.arch) && highest >= 0 ? highest : abi.hi;
       let cursor = abi.lo;
-      for (const nr of [...plans.keys()].sort((a, b) => a - b)) {
+      // A typed-array sort is numeric and needs no comparator calls.
+      for (const nr of Uint32Array.from(plans.keys()).sort()) {
         if (nr < abi.lo || nr > limit) continue;
         if (nr > cursor) pushRet(cursor, nr - 1, profile.defaultRet);
         const plan = plans.get(nr)!;
