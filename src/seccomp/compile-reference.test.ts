@@ -1,7 +1,6 @@
 /** The compiled Docker and Podman profiles, run over many syscalls on all three x86 ABIs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { LinuxSeccomp } from '../oci/spec';
 import * as B from './bpf';
 import { ARCHES, syscallNumber } from './arches';
@@ -9,16 +8,18 @@ import { compileSeccomp, dockerDefaultProfile } from './index';
 import { runFilter } from './interpret';
 import { ALLOW, ENOSYS, EPERM, compile, errno, type Abi } from './test-helpers';
 
-const REFERENCE = '/work/shared/reference';
-const fromConfig = (file: string): LinuxSeccomp =>
-  JSON.parse(readFileSync(`${REFERENCE}/${file}`, 'utf8')).linux.seccomp as LinuxSeccomp;
+// linux.seccomp of the captured configs in /work/shared/reference (docker-config-run-d.json, podman-config-run-d.json)
+import dockerCapture from './testdata/docker-seccomp.json';
+import podmanCapture from './testdata/podman-seccomp.json';
+
+const copy = (o: unknown): LinuxSeccomp => JSON.parse(JSON.stringify(o)) as LinuxSeccomp;
 
 const CLONE_NEWNS = 0x00020000n;
 const CLONE_NEWUSER = 0x10000000n;
 const THREAD_FLAGS = 0x003d0f00n; // what glibc's pthread_create passes
 
 test('dockerDefaultProfile is the captured Docker profile, a fresh copy each call', () => {
-  assert.deepEqual(dockerDefaultProfile(), fromConfig('docker-config-run-d.json'));
+  assert.deepEqual(dockerDefaultProfile(), copy(dockerCapture));
   const a = dockerDefaultProfile();
   a.syscalls!.length = 0;
   assert.ok(dockerDefaultProfile().syscalls!.length > 0);
@@ -98,7 +99,7 @@ test('Docker profile: a syscall from any other architecture gets the bad-arch KI
 });
 
 test('Podman profile: explicit EPERM list, ENOSYS default, i386-only names', () => {
-  const profile = fromConfig('podman-config-run-d.json');
+  const profile = copy(podmanCapture);
   assert.equal(profile.defaultErrnoRet, 38);
   const f = compile(profile);
   assert.equal(f.ret('x86_64', 'read'), ALLOW);
