@@ -2,23 +2,23 @@
  * The store's metadata lock, across processes.
  *
  * With the native addon's flock() it is a real flock(2) on <root>/store.lock (shared or
- * exclusive, released by the kernel if we die). Without it (TODO: remove once the addon
- * lands) it is an O_EXCL lock file holding "<pid> <starttime>": a holder that died is
+ * exclusive, released by the kernel if we die). On a checkout without the built addon it
+ * is an O_EXCL lock file holding "<pid> <starttime>": a holder that died is
  * detected by its start time and the lock broken under a second, short-lived breaker file,
  * so two waiters cannot both break it and then both enter. In that mode 'sh' acts as 'ex'.
  * Within one process, callers queue on a promise chain first (no re-entrancy: don't nest).
  */
 import * as fs from 'fs';
 import { CartonError } from '../common/errors';
+import { addon as loadAddon, CartonAddon } from '../native/addon';
 import { processStartTime, sleep } from './fsutil';
 
-type FlockFn = (fd: number, op: 'ex' | 'sh' | 'un', nonblocking: boolean) => boolean | void;
+type FlockFn = CartonAddon['flock'];
 
 function addonFlock(): FlockFn | undefined {
   try {
-    const mod = require('../native/addon') as Record<string, unknown>;
-    const a = (typeof mod.loadAddon === 'function' ? (mod.loadAddon as () => unknown)() : mod.addon ?? mod) as { flock?: FlockFn };
-    return typeof a?.flock === 'function' ? a.flock.bind(a) : undefined;
+    const a = loadAddon();
+    return a.flock.bind(a);
   } catch {
     return undefined;
   }

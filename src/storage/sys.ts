@@ -1,34 +1,23 @@
 /**
  * The few host syscalls the store needs that Node lacks: mknod, xattrs, mount/umount.
- * They come from the native addon (src/native/addon.ts) when it provides them; until then
- * (and on hosts where it failed to build) we fall back to spawning mknod(1), mount(8),
- * umount(8) and a python3 one-liner for xattrs.
- * TODO: drop the fallbacks once the addon's mknod/lsetxattr/llistxattr/mount/umount2 land.
+ * They come from the native addon (src/native/addon.ts); on a checkout where it is not
+ * built we fall back to spawning mknod(1), mount(8), umount(8) and a python3 one-liner
+ * for xattrs, so the store still works (slower) during development.
  */
 import { spawnSync } from 'child_process';
-import { CartonError } from '../common/errors';
+import { CartonError, nodeErrorReason } from '../common/errors';
+import { addon as loadAddon, CartonAddon } from '../native/addon';
 
-interface AddonLike {
-  mknod?: (path: string, mode: number, dev: number) => void;
-  lsetxattr?: (path: string, name: string, value: Buffer, flags: number) => void;
-  llistxattr?: (path: string) => string[];
-  lgetxattr?: (path: string, name: string) => Buffer;
-  mount?: (source: string, target: string, fstype: string, flags: number, data: string) => void;
-  umount2?: (target: string, flags: number) => void;
-}
+let cachedAddon: CartonAddon | null | undefined;
 
-let cachedAddon: AddonLike | null | undefined;
-
-function addon(): AddonLike | null {
-  if (cachedAddon !== undefined) return cachedAddon;
-  try {
-    // Loaded lazily: the addon module may not exist yet in this tree.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const mod = require('../native/addon') as Record<string, unknown>;
-    const candidate = (typeof mod.loadAddon === 'function' ? (mod.loadAddon as () => unknown)() : mod.addon ?? mod.default ?? mod) as AddonLike;
-    cachedAddon = candidate ?? null;
-  } catch {
-    cachedAddon = null;
+/** The native addon, or null when it is not built (then the spawn fallbacks are used). */
+function addon(): CartonAddon | null {
+  if (cachedAddon === undefined) {
+    try {
+      cachedAddon = loadAddon();
+    } catch {
+      cachedAddon = null;
+    }
   }
   return cachedAddon;
 }
@@ -58,9 +47,9 @@ const S_IFIFO = 0o010000;
 
 export function mknod(path: string, kind: NodeKind, mode: number, major = 0, minor = 0): void {
   const a = addon();
-  if (a?.mknod) {
+  if (a) {
     const type = kind === 'chardev' ? S_IFCHR : kind === 'blockdev' ? S_IFBLK : S_IFIFO;
-    a.mknod(path, type | (mode & 0o7777), makedev(major, minor));
+    a.mknod(path, type | (mode & 0o7777), major, minor);
     return;
   }
   const args = ['-m', (mode & 0o7777).toString(8), '--', path];
@@ -73,8 +62,8 @@ export function mknod(path: string, kind: NodeKind, mode: number, major = 0, min
 export function setXattrs(items: Array<{ path: string; name: string; value: Buffer }>): void {
   if (items.length === 0) return;
   const a = addon();
-  if (a?.lsetxattr) {
-    for (const it of items) a.lsetxattr(it.path, it.name, it.value, 0);
+  if (a) {
+    for (const it of items) a.lsetxattr(it.path, it.name, it.value);
     return;
   }
   const script =
@@ -91,10 +80,13 @@ export function getXattrs(paths: string[]): Map<string, Map<string, Buffer>> {
   const out = new Map<string, Map<string, Buffer>>();
   if (paths.length === 0) return out;
   const a = addon();
-  if (a?.llistxattr && a.lgetxattr) {
+  if (a) {
     for (const p of paths) {
       const m = new Map<string, Buffer>();
-      for (const n of a.llistxattr(p)) m.set(n, a.lgetxattr(p, n));
+      for (const n of a.llistxattr(p)) {
+        const v = a.lgetxattr(p, n);
+        if (v) m.set(n, v);
+      }
       if (m.size) out.set(p, m);
     }
     return out;
@@ -124,13 +116,13 @@ export function mountOverlay(target: string, base: string, lower: string[], uppe
     throw new CartonError('EUNSUPPORTED', `overlay mount of ${lower.length} layers: mount options exceed one page`);
   }
   const a = addon();
-  if (a?.mount) {
+  if (a) {
     const prev = process.cwd();
     process.chdir(base);
     try {
       a.mount('overlay', target, 'overlay', 0, data);
     } catch (err) {
-      throw new CartonError('EKERNEL', `mount overlay on ${target}: ${(err as Error).message}`, { cause: err });
+      throw new CartonError('EKERNEL', `mount overlay on ${target}: ${nodeErrorReason(err)}`, { cause: err });
     } finally {
       process.chdir(prev);
     }
@@ -144,13 +136,13 @@ const MNT_DETACH = 2;
 
 export function unmount(target: string): void {
   const a = addon();
-  if (a?.umount2) {
+  if (a) {
     try {
       a.umount2(target, MNT_DETACH);
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/EINVAL|invalid argument|ENOENT|no such file/i.test(msg)) return; // not mounted
-      throw new CartonError('EKERNEL', `unmount ${target}: ${msg}`, { cause: err });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT') return; // not mounted
+      throw new CartonError('EKERNEL', `unmount ${target}: ${nodeErrorReason(err)}`, { cause: err });
     }
     return;
   }
