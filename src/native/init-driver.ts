@@ -51,6 +51,8 @@ export interface InitHandle {
   kill(signal?: NodeJS.Signals | number): void;
   /** Stop holding Node's event loop for this init (done automatically after READY unless FORK WAIT). */
   unref(): void;
+  /** Hold the event loop again, e.g. to await `done` after READY in the same process. */
+  ref(): void;
 }
 
 interface Deferred<T> {
@@ -119,6 +121,7 @@ export function startInit(opts: StartInitOptions): InitHandle {
   let failure: unknown;
   let gotExitMessage = false;
   let aborted = false;
+  let syncsPending = 0;
 
   const child: ChildProcess = spawn(opts.initPath ?? initPath(), [], {
     stdio,
@@ -158,9 +161,14 @@ export function startInit(opts: StartInitOptions): InitHandle {
     const op = ops[opIndex];
     const tag = op && op.op === OpCode.SYNC ? op.tag : '';
     const answer = opts.onSync ? opts.onSync(tag, opIndex) : Promise.resolve();
+    syncsPending++;
     answer.then(
-      (payload) => { if (!sock.destroyed) sock.write(encodeContinue(0, payload || undefined)); },
+      (payload) => {
+        syncsPending--;
+        if (!sock.destroyed) sock.write(encodeContinue(0, payload || undefined));
+      },
       (err) => {
+        syncsPending--;
         aborted = true;
         fail(err);
         if (!sock.destroyed) sock.write(encodeContinue(1));
@@ -174,9 +182,11 @@ export function startInit(opts: StartInitOptions): InitHandle {
     if (!socketClosed || !initExit) return;
     if (failure !== undefined || aborted) return fail(failure);
     const { code, signal } = initExit;
+    const status = signal ? `signal ${signal}` : `exit status ${code}`;
+    if (syncsPending > 0) return fail(new CartonError('EINTERNAL', `carton-init ended while waiting at a SYNC (${status})`));
     if (!fork) exit.resolve(signal ? decodeWaitStatus(os.constants.signals[signal]) : { code: code ?? 0 });
     else if ((code !== 0 || signal) && !gotExitMessage) {
-      return fail(new CartonError('EINTERNAL', `carton-init ended without a report (${signal ? `signal ${signal}` : `exit status ${code}`})`));
+      return fail(new CartonError('EINTERNAL', `carton-init ended without a report (${status})`));
     }
     if (!hasReady) ready.resolve();
     if (!ready.settled) return fail(new CartonError('EINTERNAL', 'carton-init ended before the container was ready'));
@@ -245,5 +255,9 @@ export function startInit(opts: StartInitOptions): InitHandle {
       }
     },
     unref,
+    ref() {
+      child.ref();
+      sock?.ref();
+    },
   };
 }
