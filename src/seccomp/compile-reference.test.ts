@@ -6,7 +6,7 @@ import * as B from './bpf';
 import { ARCHES, syscallNumber } from './arches';
 import { compileSeccomp, dockerDefaultProfile } from './index';
 import { runFilter } from './interpret';
-import { ALLOW, ENOSYS, EPERM, compile, errno, type Abi } from './test-helpers';
+import { ALLOW, ENOSYS, EPERM, compile, errno, type Abi } from './compile-harness';
 
 // linux.seccomp of the captured configs in /work/shared/reference (docker-config-run-d.json, podman-config-run-d.json)
 import dockerCapture from './testdata/docker-seccomp.json';

@@ -6,7 +6,7 @@ import type { LinuxSeccomp, LinuxSyscall, SeccompOperator } from '../oci/spec';
 import * as B from './bpf';
 import { compileSeccomp } from './index';
 import { X86_64_SYSCALLS } from './syscall-tables';
-import { ALLOW, ENOSYS, EPERM, compile, errno } from './test-helpers';
+import { ALLOW, ENOSYS, EPERM, compile, errno } from './compile-harness';
 
 const X64 = ['SCMP_ARCH_X86_64'];
 const profile = (syscalls: LinuxSyscall[], extra: Partial<LinuxSeccomp> = {}): LinuxSeccomp => ({
