@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { validateSpec } from './validate';
+import { validateProcess, validateSpec } from './validate';
 import { CartonError } from '../common/errors';
 
 const REF = '/work/shared/reference';
@@ -168,4 +168,13 @@ test('non-objects are refused with the field', () => {
   rejects((s) => { s.linux = []; }, 'linux: must be an object');
   assert.throws(() => validateSpec(null), /config\.json: must be a JSON object/);
   assert.throws(() => validateSpec([]), /config\.json: must be a JSON object/);
+});
+
+test('an exec process file validates on its own', () => {
+  const proc = JSON.parse(readFileSync(`${REF}/docker-exec-process-tty.json`, 'utf8'));
+  assert.equal(validateProcess(proc), proc);
+  assert.throws(() => validateProcess({ ...proc, args: [] }, 'process.json'), /^CartonError: process\.json\.args: must not be empty$/);
+  assert.throws(() => validateProcess({ ...proc, capabilities: { bounding: ['CAP_NOPE'] } }),
+    /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/);
+  assert.throws(() => validateProcess('x', 'process.json'), /process\.json: must be a JSON object/);
 });

@@ -7,7 +7,7 @@
  * The planner trusts what passes here (types, names, ranges), so every field
  * it reads is checked in this file.
  */
-import type { Spec } from './spec';
+import type { Process, Spec } from './spec';
 import { capabilityBit, CAPABILITY_SETS } from '../plan/capabilities';
 import { rlimitResource } from '../plan/rlimits';
 import { propagationFlags } from '../plan/mount-options';
@@ -88,45 +88,59 @@ function checkNamespaces(spec: Obj): NamespaceSet {
 function checkProcess(spec: Obj): void {
   const p = optObj(spec, 'process', 'process');
   if (!p) fail('process', 'required');
-  const args = optStringArray(p, 'args', 'process.args');
-  if (!args || args.length === 0) fail('process.args', 'must not be empty');
-  if (args[0] === '') fail('process.args[0]', 'must not be empty');
-  if (p.commandLine !== undefined) unsupported('process.commandLine', 'not supported on Linux');
-  const cwd = reqString(p, 'cwd', 'process.cwd');
-  if (!isAbsolute(cwd)) fail('process.cwd', `must be an absolute path, got ${JSON.stringify(cwd)}`);
-  const env = optStringArray(p, 'env', 'process.env') ?? [];
+  checkProcessObject(p, 'process');
+}
+
+/**
+ * Check a process object on its own: the `process` of config.json, or the
+ * --process file of `exec` (then `field` names the file, e.g. "process.json").
+ */
+export function validateProcess(process: unknown, field = 'process'): Process {
+  if (!isObj(process)) fail(field, 'must be a JSON object');
+  checkProcessObject(process, field);
+  return process as unknown as Process;
+}
+
+function checkProcessObject(p: Obj, at: string): void {
+  const args = optStringArray(p, 'args', `${at}.args`);
+  if (!args || args.length === 0) fail(`${at}.args`, 'must not be empty');
+  if (args[0] === '') fail(`${at}.args[0]`, 'must not be empty');
+  if (p.commandLine !== undefined) unsupported(`${at}.commandLine`, 'not supported on Linux');
+  const cwd = reqString(p, 'cwd', `${at}.cwd`);
+  if (!isAbsolute(cwd)) fail(`${at}.cwd`, `must be an absolute path, got ${JSON.stringify(cwd)}`);
+  const env = optStringArray(p, 'env', `${at}.env`) ?? [];
   env.forEach((e, i) => {
-    if (!e.includes('=') || e.startsWith('=')) fail(`process.env[${i}]`, `expected KEY=VALUE, got ${JSON.stringify(e)}`);
+    if (!e.includes('=') || e.startsWith('=')) fail(`${at}.env[${i}]`, `expected KEY=VALUE, got ${JSON.stringify(e)}`);
   });
-  optBool(p, 'terminal', 'process.terminal');
-  const size = optObj(p, 'consoleSize', 'process.consoleSize');
+  optBool(p, 'terminal', `${at}.terminal`);
+  const size = optObj(p, 'consoleSize', `${at}.consoleSize`);
   if (size) {
     for (const k of ['height', 'width']) {
-      const v = reqInt(size, k, `process.consoleSize.${k}`);
-      if (v < 0 || v > 0xffff) fail(`process.consoleSize.${k}`, `must be between 0 and 65535, got ${v}`);
+      const v = reqInt(size, k, `${at}.consoleSize.${k}`);
+      if (v < 0 || v > 0xffff) fail(`${at}.consoleSize.${k}`, `must be between 0 and 65535, got ${v}`);
     }
   }
-  const user = optObj(p, 'user', 'process.user');
-  if (!user) fail('process.user', 'required');
-  for (const k of ['uid', 'gid']) checkId(reqInt(user, k, `process.user.${k}`), `process.user.${k}`);
-  const umask = optInt(user, 'umask', 'process.user.umask');
-  if (umask !== undefined && (umask < 0 || umask > 0o777)) fail('process.user.umask', `must be between 0 and 0777, got ${umask}`);
-  const gids = optArray(user, 'additionalGids', 'process.user.additionalGids') ?? [];
+  const user = optObj(p, 'user', `${at}.user`);
+  if (!user) fail(`${at}.user`, 'required');
+  for (const k of ['uid', 'gid']) checkId(reqInt(user, k, `${at}.user.${k}`), `${at}.user.${k}`);
+  const umask = optInt(user, 'umask', `${at}.user.umask`);
+  if (umask !== undefined && (umask < 0 || umask > 0o777)) fail(`${at}.user.umask`, `must be between 0 and 0777, got ${umask}`);
+  const gids = optArray(user, 'additionalGids', `${at}.user.additionalGids`) ?? [];
   gids.forEach((g, i) => {
-    const f = `process.user.additionalGids[${i}]`;
+    const f = `${at}.user.additionalGids[${i}]`;
     if (!Number.isInteger(g)) fail(f, 'must be an integer');
     checkId(g as number, f);
   });
-  optString(user, 'username', 'process.user.username');
-  checkCapabilities(p);
-  checkRlimits(p);
-  optBool(p, 'noNewPrivileges', 'process.noNewPrivileges');
-  optString(p, 'apparmorProfile', 'process.apparmorProfile');
-  optString(p, 'selinuxLabel', 'process.selinuxLabel');
-  const oom = optInt(p, 'oomScoreAdj', 'process.oomScoreAdj');
-  if (oom !== undefined && (oom < -1000 || oom > 1000)) fail('process.oomScoreAdj', `must be between -1000 and 1000, got ${oom}`);
+  optString(user, 'username', `${at}.user.username`);
+  checkCapabilities(p, at);
+  checkRlimits(p, at);
+  optBool(p, 'noNewPrivileges', `${at}.noNewPrivileges`);
+  optString(p, 'apparmorProfile', `${at}.apparmorProfile`);
+  optString(p, 'selinuxLabel', `${at}.selinuxLabel`);
+  const oom = optInt(p, 'oomScoreAdj', `${at}.oomScoreAdj`);
+  if (oom !== undefined && (oom < -1000 || oom > 1000)) fail(`${at}.oomScoreAdj`, `must be between -1000 and 1000, got ${oom}`);
   for (const k of ['ioPriority', 'scheduler', 'execCPUAffinity']) {
-    if (p[k] !== undefined) unsupported(`process.${k}`, 'not supported by carton-runtime');
+    if (p[k] !== undefined) unsupported(`${at}.${k}`, 'not supported by carton-runtime');
   }
 }
 
@@ -134,24 +148,24 @@ function checkId(v: number, field: string): void {
   if (v < 0 || v > 0xfffffffe) fail(field, `must be between 0 and 4294967294, got ${v}`);
 }
 
-function checkCapabilities(p: Obj): void {
-  const caps = optObj(p, 'capabilities', 'process.capabilities');
+function checkCapabilities(p: Obj, at: string): void {
+  const caps = optObj(p, 'capabilities', `${at}.capabilities`);
   if (!caps) return;
   for (const set of CAPABILITY_SETS) {
-    const names = optStringArray(caps, set, `process.capabilities.${set}`) ?? [];
+    const names = optStringArray(caps, set, `${at}.capabilities.${set}`) ?? [];
     names.forEach((name, i) => {
       if (capabilityBit(name) === undefined) {
-        fail(`process.capabilities.${set}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+        fail(`${at}.capabilities.${set}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
       }
     });
   }
 }
 
-function checkRlimits(p: Obj): void {
-  const list = optArray(p, 'rlimits', 'process.rlimits') ?? [];
+function checkRlimits(p: Obj, at: string): void {
+  const list = optArray(p, 'rlimits', `${at}.rlimits`) ?? [];
   const seen = new Set<string>();
   list.forEach((r, i) => {
-    const f = `process.rlimits[${i}]`;
+    const f = `${at}.rlimits[${i}]`;
     if (!isObj(r)) fail(f, 'must be an object');
     const type = reqString(r, 'type', `${f}.type`);
     if (rlimitResource(type) === undefined) fail(`${f}.type`, `unknown rlimit ${JSON.stringify(type)}`);
