@@ -17,33 +17,21 @@ export function normalizeImageName(name: string): string {
   }
 }
 
-/** The shape of src/image/pull.ts the CLI relies on. */
-interface PullModule {
-  pull(ref: string, opts: { store: Store; platform?: string; onProgress?: (event: unknown) => void; tlsVerify?: boolean; authFile?: string }): Promise<ImageRecord | { image?: ImageRecord; id?: string }>;
-}
-interface ProgressModule {
-  createProgressRenderer?: (out: NodeJS.WritableStream, opts?: { tty?: boolean }) => { onProgress: (e: unknown) => void; done?: () => void };
-}
-
 /** Pull `ref`, showing Docker-style progress on `out`; returns the stored image. */
-export async function pullImage(ctx: CliContext, ref: string, out: NodeJS.WritableStream, opts: { quiet?: boolean; platform?: string; tlsVerify?: boolean } = {}): Promise<ImageRecord> {
+export async function pullImage(
+  ctx: CliContext,
+  ref: string,
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  opts: { quiet?: boolean; platform?: string; tlsVerify?: boolean } = {},
+): Promise<ImageRecord> {
   const parsed = parseReference(ref);
-  const store = ctx.store();
-  const pullMod = require('../../image/pull') as PullModule;
-  let renderer: ReturnType<NonNullable<ProgressModule['createProgressRenderer']>> | undefined;
-  if (!opts.quiet) {
-    try {
-      const progress = require('../../image/progress') as ProgressModule;
-      if (progress.createProgressRenderer) renderer = progress.createProgressRenderer(out, { tty: (out as NodeJS.WriteStream).isTTY === true });
-    } catch {
-      /* no renderer: pull quietly */
-    }
-  }
-  const result = await pullMod.pull(formatReference(parsed), { store, platform: opts.platform, tlsVerify: opts.tlsVerify, onProgress: renderer?.onProgress });
-  renderer?.done?.();
-  const image = 'layers' in result ? (result as ImageRecord) : store.images.resolve(formatReference(parsed));
-  if (!image) throw new CartonError('EINTERNAL', `pull of ${familiarString(parsed)} finished but the image is not in the store`, { exitCode: 125 });
-  return image;
+  // Loaded here so commands that never pull do not pay for the registry client.
+  const { pull } = require('../../image/pull') as typeof import('../../image/pull');
+  const { ProgressRenderer } = require('../../image/progress') as typeof import('../../image/progress');
+  const renderer = new ProgressRenderer(out, { quiet: opts.quiet });
+  const result = await pull(formatReference(parsed), { store: ctx.store(), platform: opts.platform, tlsVerify: opts.tlsVerify, onProgress: renderer.handle });
+  if (!result.record) throw new CartonError('EINTERNAL', `pull of ${familiarString(parsed)} finished but the image is not in the store`, { exitCode: 125 });
+  return result.record;
 }
 
 /** `carton run`'s image lookup: local first; otherwise Docker's notice, then a pull. */
