@@ -16,12 +16,26 @@ try {
   console.error('bundle: esbuild not installed; bin/ will load dist/ modules directly');
   process.exit(0);
 }
+let failed = false;
 for (const [name, entry] of Object.entries(entries)) {
   const input = path.join(root, entry);
+  const outfile = path.join(root, 'dist', 'bundle', `${name}.js`);
+  fs.rmSync(outfile, { force: true });
   if (!fs.existsSync(input)) continue;
+  try {
+    bundle(input, outfile);
+  } catch (err) {
+    // bin/ falls back to the unbundled modules, so a failed bundle costs start-up time, not function.
+    console.error(`bundle: ${name} not bundled: ${err.message.split('\n')[0]}`);
+    failed = true;
+  }
+}
+if (failed && process.env.CARTON_BUNDLE_STRICT === '1') process.exit(1);
+
+function bundle(input, outfile) {
   esbuild.buildSync({
     entryPoints: [input],
-    outfile: path.join(root, 'dist', 'bundle', `${name}.js`),
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -29,6 +43,6 @@ for (const [name, entry] of Object.entries(entries)) {
     minify: false,
     legalComments: 'none',
     external: ['*.node'],
-    logLevel: 'warning',
+    logLevel: 'silent',
   });
 }
