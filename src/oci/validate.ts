@@ -28,10 +28,12 @@ export function validateSpec(spec: unknown): Spec {
   const namespaces = checkNamespaces(spec);
   checkProcess(spec);
   const hostname = optString(spec, 'hostname', 'hostname');
+  if (hostname && Buffer.byteLength(hostname) > 64) fail('hostname', 'longer than 64 bytes');
   if (hostname && !namespaces.has('uts')) {
     fail('hostname', 'cannot be set without a uts namespace (add {"type": "uts"} to linux.namespaces)');
   }
   const domainname = optString(spec, 'domainname', 'domainname');
+  if (domainname && Buffer.byteLength(domainname) > 64) fail('domainname', 'longer than 64 bytes');
   if (domainname && !namespaces.has('uts')) {
     fail('domainname', 'cannot be set without a uts namespace (add {"type": "uts"} to linux.namespaces)');
   }

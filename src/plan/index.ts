@@ -35,10 +35,10 @@
  */
 import type { Process, Spec } from '../oci/spec';
 import type { ExecPlanContext, PlanContext, PlanExtras } from './inputs';
-import { ForkMode, Op, OpCode, WaitStartMode } from './ops';
+import { ForkMode, Op, OpCode, S_IF, WaitStartMode } from './ops';
 import { createNamespaceOps, execNamespaceOps, namespaceInfo } from './namespaces';
 import { planMounts } from './mounts';
-import { planDevices } from './devices';
+import { needsDevSetup, planDevices } from './devices';
 import { sysctlOps } from './sysctl';
 import { pathProtectionOps, readonlyRootOps, rootfsPrepareOps, switchRootOps } from './rootfs';
 import {
@@ -84,6 +84,10 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
 
   // Inside the new root.
   ops.push({ op: OpCode.MKDIR, path: process.cwd, mode: 0o755, source: `process.cwd (${process.cwd})` });
+  if (process.terminal && needsDevSetup(spec)) {
+    // The pty slave is bound onto /dev/console; a fresh /dev has no file to bind onto.
+    ops.push({ op: OpCode.MKNOD, path: '/dev/console', mode: S_IF.REG | 0o600, major: 0, minor: 0, uid: 0, gid: 0, bindFallback: '', source: 'process.terminal' });
+  }
   ops.push(...consoleOps(process));
   ops.push(...mounts.afterPivot);
   ops.push(...readonlyRootOps(spec));

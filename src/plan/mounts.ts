@@ -56,6 +56,7 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
     throw new CartonError('EUNSUPPORTED', `${source}: mount option ${JSON.stringify(opts.unsupported[0])} is not supported by carton-runtime`);
   }
   for (const o of opts.ignored) plan.warnings.push(`${source}: option ${JSON.stringify(o)} is ignored`);
+  checkProcDestination(m, dest, opts, source);
   const ops = plan.beforePivot;
 
   if (m.type === 'cgroup') {
@@ -100,6 +101,28 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
   if (opts.recursiveAttr) {
     ops.push(setattr(dest, opts.recursiveAttr.set, opts.recursiveAttr.clear, true, source));
   }
+}
+
+/**
+ * Files under /proc that may be covered by a bind mount (lxcfs and similar
+ * provide container-aware versions). Anything else inside /proc could hide
+ * the masked and read-only paths that protect the host, so it is refused.
+ */
+const PROC_BIND_ALLOWED = new Set([
+  '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
+  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid',
+]);
+
+function checkProcDestination(m: Mount, dest: string, opts: ParsedMountOptions, source: string): void {
+  if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
+  const bind = isBindMount(m, opts);
+  const fromProc = bind && m.source !== undefined && (m.source === '/proc' || m.source.startsWith('/proc/'));
+  if (dest === '/proc') {
+    if (m.type === 'proc' || fromProc) return;
+    throw new CartonError('EINVAL_CONFIG', `${source}: /proc can only be a proc mount, not ${JSON.stringify(m.type ?? '')}`);
+  }
+  if (fromProc || (bind && PROC_BIND_ALLOWED.has(dest))) return;
+  throw new CartonError('EINVAL_CONFIG', `${source}: cannot mount inside /proc (only binds onto ${[...PROC_BIND_ALLOWED].join(', ')})`);
 }
 
 function propagate(target: string, flags: number, source: string): Op {

@@ -358,3 +358,25 @@ test('exec: joins user first and mount last, forks, sets the process up', () => 
   assert.equal(all(detached, OpCode.FORK)[0].mode, ForkMode.DETACH);
   assert.equal(all(detached, OpCode.SETNS).length, 7, 'namespaces taken from the container config when ctx has none');
 });
+
+test('mounts inside /proc are refused unless they are known-safe binds', () => {
+  const add = (m: { destination: string; type?: string; source?: string; options?: string[] }) => {
+    const s = base();
+    s.mounts!.push(m);
+    return () => buildCreatePlan(s, ctx(), extras({ bindSourceKinds: () => 'file' }));
+  };
+  assert.throws(add({ destination: '/proc/sys', type: 'tmpfs', source: 'tmpfs' }), /^CartonError: mounts\[5\] \(\/proc\/sys\): cannot mount inside \/proc/);
+  assert.throws(add({ destination: '/proc/self', type: 'bind', source: '/tmp/x', options: ['bind'] }), /cannot mount inside \/proc/);
+  assert.throws(add({ destination: '/proc', type: 'tmpfs', source: 'tmpfs' }), /\/proc can only be a proc mount/);
+  assert.doesNotThrow(add({ destination: '/proc/meminfo', type: 'bind', source: '/var/lib/lxcfs/proc/meminfo', options: ['bind'] }));
+  assert.doesNotThrow(add({ destination: '/proc/sys/net', type: 'bind', source: '/proc/sys/net', options: ['rbind'] }));
+});
+
+test('a terminal on a fresh /dev gets a /dev/console file to bind the pty onto', () => {
+  const spec = base();
+  spec.process!.terminal = true;
+  const ops = buildCreatePlan(spec, ctx({ consoleSocket: '/s' }), extras());
+  const i = idx(ops, (o) => o.op === OpCode.MKNOD && o.path === '/dev/console');
+  assert.equal(i, first(ops, OpCode.CONSOLE) - 1);
+  assert.equal((ops[i] as { mode: number }).mode, 0o100600);
+});
