@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { validateProcess, validateSpec } from './validate';
 import { CartonError } from '../common/errors';
 
-const REF = '/work/shared/reference';
-const fixtures = readdirSync(REF).filter((f) => /^(podman|docker)-config-.*\.json$/.test(f));
+import { CONFIG_FIXTURES, dockerExecProcessTty } from '../plan/testdata/fixtures';
+
+const fixtures = Object.keys(CONFIG_FIXTURES);
 
 function base(): Record<string, any> {
   return {
@@ -33,7 +33,7 @@ function rejects(mutate: (s: Record<string, any>) => void, message: string | Reg
 test('reference fixtures validate', () => {
   assert.ok(fixtures.length >= 4);
   for (const f of fixtures) {
-    const spec = JSON.parse(readFileSync(`${REF}/${f}`, 'utf8'));
+    const spec = CONFIG_FIXTURES[f]();
     assert.equal(validateSpec(spec), spec, f);
   }
 });
@@ -171,7 +171,7 @@ test('non-objects are refused with the field', () => {
 });
 
 test('an exec process file validates on its own', () => {
-  const proc = JSON.parse(readFileSync(`${REF}/docker-exec-process-tty.json`, 'utf8'));
+  const proc = dockerExecProcessTty() as Record<string, unknown>;
   assert.equal(validateProcess(proc), proc);
   assert.throws(() => validateProcess({ ...proc, args: [] }, 'process.json'), /^CartonError: process\.json\.args: must not be empty$/);
   assert.throws(() => validateProcess({ ...proc, capabilities: { bounding: ['CAP_NOPE'] } }),

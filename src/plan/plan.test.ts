@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { buildCreatePlan, buildCreatePlanWithWarnings, buildExecPlan } from './index';
 import type { PlanContext, PlanExtras, CgroupView } from './inputs';
 import { CLONE, ForkMode, MountTargetKind, MOUNT_ATTR, MS, Op, OpCode } from './ops';
@@ -8,9 +7,10 @@ import { validateSpec } from '../oci/validate';
 import type { Process, Spec } from '../oci/spec';
 import { CartonError } from '../common/errors';
 
-const REF = '/work/shared/reference';
-const load = (f: string): Spec => validateSpec(JSON.parse(readFileSync(`${REF}/${f}`, 'utf8')));
-const fixtures = readdirSync(REF).filter((f) => /^(podman|docker)-config-.*\.json$/.test(f));
+import { CONFIG_FIXTURES, dockerExecProcessTty } from './testdata/fixtures';
+
+const load = (f: string): Spec => validateSpec(CONFIG_FIXTURES[f]());
+const fixtures = Object.keys(CONFIG_FIXTURES);
 
 const HYBRID: CgroupView = {
   kind: 'hybrid',
@@ -74,7 +74,7 @@ test('reference fixtures plan in create and run mode, hybrid and v2', () => {
       }
     }
   }
-  const exec = JSON.parse(readFileSync(`${REF}/docker-exec-process-tty.json`, 'utf8')) as Process;
+  const exec = dockerExecProcessTty() as Process;
   const ops = buildExecPlan(exec, { containerPid: 42, namespaces: [], detach: true, consoleSocket: '/tmp/s', preserveFds: 0 },
     load('docker-config-run-d.json'), extras());
   assert.equal(ops[ops.length - 1].op, OpCode.EXEC);
