@@ -25,7 +25,7 @@ struct op {
 
 /* Host → init and init → host message types (src/plan/ops.ts). */
 enum { MSG_PLAN = 1, MSG_CONTINUE = 2 };
-enum { MSG_PID = 10, MSG_SYNC = 11, MSG_READY = 12, MSG_ERROR = 13, MSG_EXIT = 14 };
+enum { MSG_PID = 10, MSG_SYNC = 11, MSG_READY = 12, MSG_ERROR = 13, MSG_EXIT = 14, MSG_STARTED = 15 };
 #define NO_OP_INDEX 0xffffffffu
 
 /* What earlier ops left for later ones. Every fd here is close-on-exec. */
@@ -35,6 +35,7 @@ struct state {
 	int fifofd;          /* OPEN_FIFO */
 	int console_sock;    /* CONSOLE_SOCKET */
 	int agent_sock;      /* SECCOMP_LISTENER_SOCKET */
+	int exec_pipe;       /* FORK WAIT child: write end, closed by execve */
 	int umask_set;       /* UMASK ran */
 	char *lookup_path;   /* LOOKUP result */
 	char *lookup_argv0;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct state st = { .sock = -1, .rootfd = -1, .fifofd = -1, .console_sock = -1, .agent_sock = -1 };
+struct state st = { .sock = -1, .rootfd = -1, .fifofd = -1, .console_sock = -1, .agent_sock = -1, .exec_pipe = -1 };
 int fail_errno;
 char fail_msg[512];
 

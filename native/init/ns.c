@@ -59,12 +59,21 @@ int op_fork(const struct op *op)
 	if (wait_mode)
 		for (size_t i = 0; i < NUM_FORWARDED; i++)
 			signal(forwarded_signals[i], SIG_IGN);
+	/* WAIT: a close-on-exec pipe tells the parent when the child has exec'd, since the
+	 * parent's own copy of the socket keeps the host from seeing that. */
+	int execp[2] = { -1, -1 };
+	if (wait_mode && pipe2(execp, O_CLOEXEC) < 0)
+		return fail(errno, "pipe");
 	pid_t pid = fork();
 	if (pid < 0)
 		return fail(errno, "fork");
 	if (pid == 0) {
 		for (size_t i = 0; i < NUM_FORWARDED; i++)
 			signal(forwarded_signals[i], SIG_DFL);
+		if (wait_mode) {
+			close(execp[0]);
+			st.exec_pipe = execp[1];
+		}
 		return 0;
 	}
 	int32_t p = pid;
@@ -72,6 +81,12 @@ int op_fork(const struct op *op)
 		_exit(1);
 	if (!wait_mode)
 		_exit(0);
+	close(execp[1]);
+	char c;
+	while (read(execp[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(execp[0]);
+	send_frame(MSG_STARTED, NULL, 0, NULL, 0);
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)

@@ -214,8 +214,8 @@ int op_close_fds(const struct op *op)
 	uint64_t first;
 	if (want_args(op, 1, 1) < 0 || want_u64(op, 0, &first) < 0)
 		return -1;
-	int keep[6] = { st.sock, st.rootfd, st.fifofd, st.console_sock, st.agent_sock, -1 };
-	int n = 5;
+	int keep[6] = { st.sock, st.rootfd, st.fifofd, st.console_sock, st.agent_sock, st.exec_pipe };
+	int n = 6;
 	qsort(keep, n, sizeof(int), cmp_int);
 	unsigned int from = (unsigned int)first;
 	for (int i = 0; i < n; i++) {

@@ -87,8 +87,12 @@ int op_console(const struct op *op)
 		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
 			return fail(errno, "set console size");
 	}
+	/* Only a new container (SET_ROOT ran) gets /dev/console; exec must not cover the
+	 * console of the container it joins. */
 	int cfd;
-	if (resolve_target("/dev/console", TARGET_IN_ROOT, &cfd) == 0) {
+	if (st.rootfd < 0) {
+		/* exec: nothing to bind */
+	} else if (resolve_target("/dev/console", TARGET_IN_ROOT, &cfd) == 0) {
 		char src[64], dst[64];
 		fd_path(src, slave);
 		fd_path(dst, cfd);

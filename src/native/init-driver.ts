@@ -38,7 +38,10 @@ export interface InitHandle {
   initPid: number;
   /** Host pid of the container process (PID after FORK; the init itself when the plan has no FORK). */
   containerPid: Promise<number>;
-  /** READY reached; for a plan without READY, the init finished without error. */
+  /**
+   * READY reached. For a plan without READY (exec): the container process has exec'd —
+   * STARTED from a FORK WAIT parent, or the socket closing (FORK DETACH, no FORK).
+   */
   ready: Promise<void>;
   /** How the container process ended (FORK WAIT, or a plan without FORK). Never settles for FORK DETACH. */
   exit: Promise<ExitStatus>;
@@ -154,6 +157,9 @@ export function startInit(opts: StartInitOptions): InitHandle {
         gotExitMessage = true;
         exit.resolve(decodeWaitStatus(ev.status));
         break;
+      case 'started':
+        if (!hasReady && failure === undefined) ready.resolve();
+        break;
     }
   };
 
@@ -206,7 +212,14 @@ export function startInit(opts: StartInitOptions): InitHandle {
       }
     });
     sock.on('error', () => undefined); // EPIPE/ECONNRESET show up as the init's own failure
-    sock.on('close', () => { socketClosed = true; finish(); });
+    sock.on('close', () => {
+      socketClosed = true;
+      // DETACH or no FORK: the socket closes when the container process exec's (it is close-on-exec).
+      if (!hasReady && !(fork && fork.mode === ForkMode.WAIT) && failure === undefined && !aborted && syncsPending === 0) {
+        ready.resolve();
+      }
+      finish();
+    });
   }
   child.on('error', (err) => {
     fail(new CartonError('EINTERNAL', `cannot start carton-init: ${err.message}`, { cause: err }));

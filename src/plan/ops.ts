@@ -209,6 +209,8 @@ export const enum InitMessage {
   ERROR = 13,
   /** i32 raw wait status of the container process (ForkMode.WAIT). */
   EXIT = 14,
+  /** ForkMode.WAIT only, empty: the forked process has exec'd (or ended; an ERROR would have come first). */
+  STARTED = 15,
 }
 
 /** Messages TypeScript sends to the init. */

@@ -135,7 +135,8 @@ export type InitEvent =
   | { type: 'sync'; opIndex: number }
   | { type: 'ready' }
   | { type: 'error'; opIndex: number; errno: number; message: string }
-  | { type: 'exit'; status: number };
+  | { type: 'exit'; status: number }
+  | { type: 'started' };
 
 /** Op index the init uses for failures that belong to no op (bad frame, start-up). */
 export const NO_OP_INDEX = 0xffffffff;
@@ -152,6 +153,7 @@ export function decodeInitMessage(type: number, payload: Buffer): InitEvent {
       need(8);
       return { type: 'error', opIndex: payload.readUInt32LE(0), errno: payload.readInt32LE(4), message: payload.subarray(8).toString('utf8') };
     case InitMessage.EXIT: need(4); return { type: 'exit', status: payload.readInt32LE(0) };
+    case InitMessage.STARTED: return { type: 'started' };
     default:
       throw new CartonError('EINTERNAL', `unknown message type ${type} from carton-init`);
   }
