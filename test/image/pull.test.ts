@@ -93,6 +93,30 @@ describe('pull from an open registry', () => {
     assert.equal(store.images.list().length, 1);
   });
 
+  test('Docker schema2 manifests and manifest lists', async () => {
+    await skopeoPush(layoutDir, 'v1', `${open.host}/docker/single:v1`, undefined, 'v2s2');
+    await skopeoPush(layoutDir, 'multi', `${open.host}/docker/multi:v1`, undefined, 'v2s2');
+    const store = newStore();
+    const single = await pull(`${open.host}/docker/single:v1`, { store });
+    assert.equal(single.record.manifestMediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+    assert.equal(single.record.id, image.configDigest);
+    const list = await pull(`${open.host}/docker/multi:v1`, { store, platform: 'linux/arm/v7' });
+    assert.equal(list.record.id, multi.images[2].configDigest);
+    assertConsistent(store);
+  });
+
+  test('zstd and uncompressed layers', async () => {
+    const layout = new OciLayout(tempDir('layout-zstd'));
+    const zimg = buildTestImage(layout, 'z', { compression: ['zstd', 'none', 'zstd'] });
+    await skopeoPush(layout.dir, 'z', `${open.host}/test/zstd:z`);
+    const store = newStore();
+    const res = await pull(`${open.host}/test/zstd:z`, { store });
+    assert.equal(res.record.id, zimg.configDigest);
+    const l2 = store.layers.get(res.record.layers[1].chainId)!;
+    assert.equal(l2.mediaType, 'application/vnd.oci.image.layer.v1.tar');
+    assert.ok(fs.existsSync(path.join(l2.diffDir, 'usr/bin/setuid-tool')));
+  });
+
   test('by digest: no name, a repo digest', async () => {
     const store = newStore();
     const res = await pull(`${open.host}/test/busybox@${image.manifestDigest}`, { store });

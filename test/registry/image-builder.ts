@@ -11,7 +11,7 @@
  * A multi-arch index adds arm64/v8 and arm/v7 images (busybox is amd64, but only the
  * manifests matter for platform selection), each with its own /etc/arch layer.
  */
-import { execFile } from 'child_process';
+import { execFile, execFileSync } from 'child_process';
 import { promisify } from 'util';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -24,11 +24,18 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const LAYER_TYPE = {
+  gzip: OCI_LAYER_GZIP,
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  none: 'application/vnd.oci.image.layer.v1.tar',
+} as const;
+export type Compression = keyof typeof LAYER_TYPE;
 
 export interface BuiltLayer {
   digest: string;
   diffId: string;
   size: number;
+  mediaType?: string;
 }
 
 export interface BuiltImage {
@@ -58,10 +65,15 @@ export class OciLayout {
     return { digest, size: data.length };
   }
 
-  addLayer(entries: TarEntry[]): BuiltLayer {
+  addLayer(entries: TarEntry[], compression: Compression = 'gzip'): BuiltLayer {
     const tar = writeTar(entries);
-    const gz = zlib.gzipSync(tar, { level: 1 });
-    return { ...this.addBlob(gz), diffId: sha256(tar) };
+    const blob =
+      compression === 'gzip'
+        ? zlib.gzipSync(tar, { level: 1 })
+        : compression === 'zstd'
+          ? execFileSync('zstd', ['-q', '-c', '-3'], { input: tar, maxBuffer: 1 << 30 })
+          : tar;
+    return { ...this.addBlob(blob), diffId: sha256(tar), mediaType: LAYER_TYPE[compression] };
   }
 
   addImage(layers: BuiltLayer[], platform: BuiltImage['platform'], cmd: string[] = ['/bin/sh']): BuiltImage {
@@ -79,7 +91,7 @@ export class OciLayout {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: { mediaType: OCI_CONFIG, ...cfg },
-      layers: layers.map((l) => ({ mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size })),
+      layers: layers.map((l) => ({ mediaType: l.mediaType ?? OCI_LAYER_GZIP, digest: l.digest, size: l.size })),
     };
     const m = this.addBlob(Buffer.from(JSON.stringify(manifest)));
     return { manifestDigest: m.digest, manifestSize: m.size, configDigest: cfg.digest, layers, platform };
@@ -156,11 +168,16 @@ export function whiteoutLayerEntries(): TarEntry[] {
 }
 
 /** Write the standard three-layer test image into a layout. */
-export function buildTestImage(layout: OciLayout, tag: string, opts: { extraBytes?: number; seed?: string } = {}): BuiltImage {
+export function buildTestImage(
+  layout: OciLayout,
+  tag: string,
+  opts: { extraBytes?: number; seed?: string; compression?: [Compression, Compression, Compression] } = {},
+): BuiltImage {
+  const c = opts.compression ?? ['gzip', 'gzip', 'gzip'];
   const layers = [
-    layout.addLayer(baseLayerEntries()),
-    layout.addLayer(featureLayerEntries(opts.extraBytes ?? 0, opts.seed ?? tag)),
-    layout.addLayer(whiteoutLayerEntries()),
+    layout.addLayer(baseLayerEntries(), c[0]),
+    layout.addLayer(featureLayerEntries(opts.extraBytes ?? 0, opts.seed ?? tag), c[1]),
+    layout.addLayer(whiteoutLayerEntries(), c[2]),
   ];
   const image = layout.addImage(layers, { os: 'linux', architecture: 'amd64' });
   layout.tag(tag, { digest: image.manifestDigest, size: image.manifestSize }, OCI_MANIFEST);
@@ -193,8 +210,15 @@ const execFileP = promisify(execFile);
  * Push `oci:DIR:tag` to `docker://DEST` with skopeo (all platforms of an index).
  * Asynchronous on purpose: the token server runs in this process and must keep answering.
  */
-export async function skopeoPush(layoutDir: string, tag: string, dest: string, creds?: string): Promise<void> {
-  const args = ['copy', '--quiet', '--all', '--preserve-digests', '--dest-tls-verify=false'];
+export async function skopeoPush(
+  layoutDir: string,
+  tag: string,
+  dest: string,
+  creds?: string,
+  format?: 'v2s2' | 'oci',
+): Promise<void> {
+  // A format conversion changes digests, so digests are preserved only without one.
+  const args = ['copy', '--quiet', '--all', '--dest-tls-verify=false', ...(format ? ['--format', format] : ['--preserve-digests'])];
   if (creds) args.push('--dest-creds', creds);
   args.push(`oci:${layoutDir}:${tag}`, `docker://${dest}`);
   await execFileP('skopeo', args, { timeout: 120_000 });
