@@ -15,9 +15,12 @@
  *   'userns-maps'       write /proc/<init pid>/{uid_map,setgroups,gid_map} (pid from the socket peer)
  *   'createRuntime'     run prestart + createRuntime hooks (mounts are done, before pivot_root)
  *   'createContainer'   run createContainer hooks (in the container's mount namespace)
- *   'startContainer'    run startContainer hooks (after `start`, before the user switch)
- *   'seccomp-listener'  answer with the OCI state JSON (sent with the notify fd)
+ *   'startContainer'    run startContainer hooks (mode 'run' only, just before READY; in
+ *                       mode 'create' the init's socket is gone after READY: `start` runs them)
+ *   'seccomp-listener'  answer with the OCI state JSON as the CONTINUE payload (the init sends
+ *                       it with the notify fd at SECCOMP); the last SYNC before READY
  * The hook SYNCs appear only when config.json has such hooks, or always with extras.alwaysSync.
+ * No SYNC ever follows READY.
  *
  * Create order (runc's, adapted to one init process):
  *   host side: oom_score_adj, console socket, seccomp agent socket, exec.fifo
@@ -27,8 +30,9 @@
  *   child: SETSID, "/" rslave, rootfs self-bind, SET_ROOT, mounts in config order,
  *   /dev nodes and links, hook SYNCs, PIVOT_ROOT, cwd mkdir, CONSOLE, delayed
  *   read-only remounts, root.readonly, hostname, sysctl, read-only/masked paths,
- *   personality, rlimits, AppArmor, umask, chdir, LOOKUP, READY, WAIT_START,
- *   startContainer SYNC, then seccomp/user/caps/no_new_privs/close fds, EXEC.
+ *   personality, rlimits, AppArmor, umask, chdir, LOOKUP, [startContainer SYNC (run)],
+ *   [seccomp-listener SYNC], READY, WAIT_START (create), then
+ *   seccomp/user/caps/no_new_privs/close fds, EXEC.
  * Everything that can fail because of the config happens before READY, so
  * `create` reports it. Credentials change only after WAIT_START: a non-root
  * user could no longer open /proc/self/fd/<fifo> of the non-dumpable init.
@@ -43,7 +47,7 @@ import { sysctlOps } from './sysctl';
 import { pathProtectionOps, readonlyRootOps, rootfsPrepareOps, switchRootOps } from './rootfs';
 import {
   apparmorOps, chdirOps, consoleOps, consoleSocketOps, finalOps, lookupOps, oomScoreOps, rlimitOps,
-  seccompListenerSocketOps, umaskOps,
+  seccompListenerSocketOps, seccompListenerSyncOps, umaskOps,
 } from './process';
 import { CartonError } from '../common/errors';
 
@@ -104,9 +108,14 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   ops.push(...umaskOps(process));
   ops.push(...chdirOps(process));
   ops.push(...lookupOps(process));
+  // After `create` returns nobody listens on the init's socket: in create mode
+  // `start` runs the startContainer hooks itself, and no SYNC follows READY.
+  if (ctx.mode === 'run' && wantSync(hooks.startContainer)) {
+    ops.push({ op: OpCode.SYNC, tag: 'startContainer', source: 'hooks.startContainer' });
+  }
+  ops.push(...seccompListenerSyncOps(extras.seccomp));
   ops.push({ op: OpCode.READY, source: 'process' });
   if (ctx.mode === 'create') ops.push({ op: OpCode.WAIT_START, mode: WaitStartMode.FIFO, source: 'exec.fifo' });
-  if (wantSync(hooks.startContainer)) ops.push({ op: OpCode.SYNC, tag: 'startContainer', source: 'hooks.startContainer' });
   ops.push(...finalOps(process, {
     capLastCap: extras.capLastCap,
     seccomp: extras.seccomp,
@@ -132,6 +141,7 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerS
   ops.push(...execNamespaceOps(ctx.containerPid, types));
   ops.push({ op: OpCode.FORK, mode: ctx.detach ? ForkMode.DETACH : ForkMode.WAIT, source: 'process' });
   ops.push({ op: OpCode.SETSID, source: 'process' });
+  ops.push(...seccompListenerSyncOps(extras.seccomp));
   ops.push(...rlimitOps(process));
   ops.push(...apparmorOps(process, ctx.apparmorEnabled));
   ops.push(...consoleOps(process));

@@ -70,6 +70,8 @@ test('reference fixtures plan in create and run mode, hybrid and v2', () => {
       for (const view of [HYBRID, V2]) {
         const ops = buildCreatePlan(spec, ctx({ mode, cgroupView: view, consoleSocket: spec.process?.terminal ? '/tmp/s' : undefined }), extras());
         assert.equal(ops[ops.length - 1].op, OpCode.EXEC, f);
+        assert.ok(last(ops, OpCode.SYNC) < first(ops, OpCode.READY), `${f}: no SYNC after READY`);
+        assert.equal(all(ops, OpCode.FORK).length, 1, f);
         for (const o of ops) assert.ok(typeof o.source === 'string' && o.source.length > 0, `${f}: op ${o.op} has no source`);
       }
     }
@@ -131,7 +133,7 @@ test('no_new_privs puts seccomp last, after the listener SYNC', () => {
   before(ops, first(ops, OpCode.CAPS), first(ops, OpCode.NO_NEW_PRIVS), 'caps then nnp');
   before(ops, first(ops, OpCode.NO_NEW_PRIVS), first(ops, OpCode.SECCOMP), 'nnp then seccomp');
   const sync = idx(ops, (o) => o.op === OpCode.SYNC && o.tag === 'seccomp-listener');
-  assert.equal(sync, first(ops, OpCode.SECCOMP) - 1);
+  assert.equal(sync, first(ops, OpCode.READY) - 1, 'the state payload is fetched while create still listens');
   assert.equal(first(ops, OpCode.SECCOMP), ops.length - 2);
 });
 
@@ -151,10 +153,14 @@ test('hooks produce SYNCs at their points', () => {
   before(ops, last(ops, OpCode.MKNOD), tag('createRuntime'), 'createRuntime after mounts and devices');
   before(ops, tag('createRuntime'), tag('createContainer'), 'createRuntime then createContainer');
   before(ops, tag('createContainer'), first(ops, OpCode.PIVOT_ROOT), 'createContainer before pivot');
-  before(ops, first(ops, OpCode.WAIT_START), tag('startContainer'), 'startContainer after start');
-  before(ops, tag('startContainer'), first(ops, OpCode.SET_USER), 'startContainer before the user change');
+  assert.equal(tag('startContainer'), -1, 'create: `start` runs startContainer hooks, no SYNC after READY');
+  const run = buildCreatePlan(spec, ctx({ mode: 'run', fifoPath: undefined }), extras({ seccomp: { program: new Uint8Array(8), flags: 8, listenerPath: '/a' } }));
+  const runTags = all(run, OpCode.SYNC).map((s) => s.tag);
+  assert.deepEqual(runTags, ['createRuntime', 'createContainer', 'startContainer', 'seccomp-listener']);
+  before(run, idx(run, (o) => o.op === OpCode.SYNC && o.tag === 'seccomp-listener'), first(run, OpCode.READY), 'syncs before READY');
+  before(run, first(run, OpCode.LOOKUP), idx(run, (o) => o.op === OpCode.SYNC && o.tag === 'startContainer'), 'startContainer when the process is set up');
   const always = buildCreatePlan(base(), ctx(), extras({ alwaysSync: true }));
-  assert.deepEqual(all(always, OpCode.SYNC).map((s) => s.tag), ['createRuntime', 'createContainer', 'startContainer']);
+  assert.deepEqual(all(always, OpCode.SYNC).map((s) => s.tag), ['createRuntime', 'createContainer']);
 });
 
 test('a read-only bind mount carries ro for the init to remount; rro is recursive mount_setattr', () => {

@@ -91,7 +91,6 @@ export function finalOps(process: Process, o: FinalOptions): Op[] {
   const seccompOps = (): Op[] => {
     if (!o.seccomp) return [];
     const out: Op[] = [];
-    if (o.seccomp.listenerPath) out.push({ op: OpCode.SYNC, tag: 'seccomp-listener', source: 'linux.seccomp.listenerPath' });
     out.push({
       op: OpCode.SECCOMP,
       flags: o.seccomp.flags,
@@ -120,6 +119,17 @@ export function finalOps(process: Process, o: FinalOptions): Op[] {
   const argv = process.args ?? [];
   ops.push({ op: OpCode.EXEC, argv, env: process.env ?? [], source: `process.args[0] (${argv[0]})` });
   return ops;
+}
+
+/**
+ * The state JSON that goes with the notify fd arrives as this SYNC's CONTINUE
+ * payload; the init keeps it until SECCOMP. It must come while the host still
+ * listens (before READY: `create` has exited by the time `start` runs), and
+ * after every other SYNC, whose CONTINUE would replace the payload.
+ */
+export function seccompListenerSyncOps(seccomp: PlanSeccomp | undefined): Op[] {
+  if (!seccomp?.listenerPath) return [];
+  return [{ op: OpCode.SYNC, tag: 'seccomp-listener', source: 'linux.seccomp.listenerPath' }];
 }
 
 export function seccompListenerSocketOps(seccomp: PlanSeccomp | undefined): Op[] {
