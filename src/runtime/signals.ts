@@ -9,7 +9,7 @@ export function parseSignal(text: string): number {
   if (/^\d+$/.test(t)) {
     const n = Number(t);
     // Real-time signals go up to 64 on Linux.
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
     throw new CartonError('EINVAL_CONFIG', `invalid signal: ${text}`);
   }
   const upper = t.toUpperCase();

@@ -38,6 +38,23 @@ export function runtimeSync(root: string, args: string[], opts: SpawnSyncOptions
   };
 }
 
+/**
+ * For commands that leave a container behind (create, run -d, exec -d): the container
+ * inherits the runtime's stdio, so pipes would stay open as long as it lives. Its
+ * stderr goes to a file read back afterwards.
+ */
+export function runtimeDetached(root: string, args: string[]): Result {
+  const errFile = path.join(os.tmpdir(), `carton-test-stderr-${process.pid}-${Date.now()}`);
+  const fd = fs.openSync(errFile, 'w+');
+  try {
+    const r = runtimeSync(root, args, { stdio: ['ignore', 'ignore', fd] });
+    return { ...r, stderr: fs.readFileSync(errFile, 'utf8') };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(errFile, { force: true });
+  }
+}
+
 /** Start carton-runtime in the background (foreground `run` tests that signal it). */
 export function runtimeSpawn(root: string, args: string[], stdio: ('pipe' | 'ignore' | 'inherit' | number)[] = ['pipe', 'pipe', 'pipe']) {
   return spawn(process.execPath, [BIN, '--root', root, ...args], {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
-import { forceCleanup, leftovers, makeRoot, newId, runtimeSpawn, runtimeSync, stateOf, waitFor } from './helpers';
+import { forceCleanup, leftovers, makeRoot, newId, runtimeDetached, runtimeSpawn, runtimeSync, stateOf, waitFor } from './helpers';
 
 const root = makeRoot();
 const bundles: string[] = [];
@@ -49,11 +49,18 @@ describe('run', () => {
     assert.equal(r.status, 42, r.stderr);
   });
 
-  test('a container killed by a signal gives 128+signal', () => {
-    const b = bundleFor(['sh', '-c', 'kill -KILL $$']);
+  test('a container killed by a signal gives 128+signal', async () => {
+    const b = bundleFor(['sh', '-c', 'echo ready; sleep 30']);
     const id = track(newId('sig'));
-    const r = runtimeSync(root, ['run', '-b', b, id]);
-    assert.equal(r.status, 137, r.stderr);
+    const child = runtimeSpawn(root, ['run', '-b', b, id]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await until(() => out.includes('ready'));
+    // pid 1 of a pid namespace ignores signals from inside; from the host SIGKILL works.
+    process.kill(Number(stateOf(root, id).pid), 'SIGKILL');
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    assert.equal(code, 137);
+    assert.deepEqual(leftovers(root, id, b), []);
   });
 
   test('SIGTERM to the runtime reaches the container', async () => {
@@ -86,7 +93,7 @@ describe('run', () => {
     const b = bundleFor(['sleep', '30']);
     const id = track(newId('detach'));
     const pidFile = path.join(b, 'pid');
-    const r = runtimeSync(root, ['run', '-d', '--pid-file', pidFile, '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = runtimeDetached(root, ['run', '-d', '--pid-file', pidFile, '-b', b, id]);
     assert.equal(r.status, 0, r.stderr);
     const st = stateOf(root, id);
     assert.equal(st.status, 'running');
@@ -101,7 +108,7 @@ describe('create and start', () => {
     const b = bundleFor(['sh', '-c', 'echo started > /tmp/mark; sleep 30']);
     const id = track(newId('split'));
     const pidFile = path.join(b, 'container.pid');
-    const c = runtimeSync(root, ['create', '--bundle', b, '--pid-file', pidFile, id], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = runtimeDetached(root, ['create', '--bundle', b, '--pid-file', pidFile, id]);
     assert.equal(c.status, 0, c.stderr);
     let st = stateOf(root, id);
     assert.equal(st.status, 'created');
@@ -139,7 +146,7 @@ describe('create and start', () => {
   test('list and ps show the container', () => {
     const b = bundleFor(['sleep', '30']);
     const id = track(newId('list'));
-    assert.equal(runtimeSync(root, ['run', '-d', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['run', '-d', '-b', b, id]).status, 0);
     const st = stateOf(root, id);
     const table = runtimeSync(root, ['list']).stdout;
     assert.match(table.split('\n')[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
@@ -160,7 +167,7 @@ describe('kill and delete in every state', () => {
   test('created: kill, then delete', () => {
     const b = bundleFor(['true']);
     const id = track(newId('kcreated'));
-    assert.equal(runtimeSync(root, ['create', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['create', '-b', b, id]).status, 0);
     assert.equal(runtimeSync(root, ['kill', id, '9']).status, 0);
     assert.ok(waitFor(() => stateOf(root, id).status === 'stopped'));
     assert.equal(runtimeSync(root, ['delete', id]).status, 0);
@@ -170,7 +177,7 @@ describe('kill and delete in every state', () => {
   test('created: delete kills it', () => {
     const b = bundleFor(['true']);
     const id = track(newId('dcreated'));
-    assert.equal(runtimeSync(root, ['create', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['create', '-b', b, id]).status, 0);
     const d = runtimeSync(root, ['delete', id]);
     assert.equal(d.status, 0, d.stderr);
     assert.deepEqual(leftovers(root, id, b), []);
@@ -179,7 +186,7 @@ describe('kill and delete in every state', () => {
   test('running: delete refuses without --force', () => {
     const b = bundleFor(['sleep', '30']);
     const id = track(newId('drunning'));
-    assert.equal(runtimeSync(root, ['run', '-d', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['run', '-d', '-b', b, id]).status, 0);
     const d = runtimeSync(root, ['delete', id]);
     assert.equal(d.status, 1);
     assert.match(d.stderr, /not stopped: running/);
@@ -190,7 +197,7 @@ describe('kill and delete in every state', () => {
   test('killed from outside: stopped, delete works', () => {
     const b = bundleFor(['sleep', '30']);
     const id = track(newId('outside'));
-    assert.equal(runtimeSync(root, ['run', '-d', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['run', '-d', '-b', b, id]).status, 0);
     const pid = Number(stateOf(root, id).pid);
     process.kill(pid, 'SIGKILL');
     assert.ok(waitFor(() => stateOf(root, id).status === 'stopped'));
@@ -202,7 +209,7 @@ describe('kill and delete in every state', () => {
   test('kill --all signals every process', () => {
     const b = bundleFor(['sh', '-c', 'sleep 30 & sleep 30 & wait']);
     const id = track(newId('all'));
-    assert.equal(runtimeSync(root, ['run', '-d', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'] }).status, 0);
+    assert.equal(runtimeDetached(root, ['run', '-d', '-b', b, id]).status, 0);
     assert.ok(waitFor(() => (JSON.parse(runtimeSync(root, ['ps', '-f', 'json', id]).stdout) as number[]).length === 3));
     assert.equal(runtimeSync(root, ['kill', '--all', id, 'SIGKILL']).status, 0);
     assert.ok(waitFor(() => (JSON.parse(runtimeSync(root, ['ps', '-f', 'json', id]).stdout) as number[]).length === 0));
@@ -216,7 +223,7 @@ describe('kill and delete in every state', () => {
     assert.match(d.stderr, /container does not exist/);
   });
 
-  test('a reused pid (same pid, other start time) shows the container as stopped', () => {
+  test('a reused pid (same pid, other start time) shows the container as stopped', async () => {
     const b = bundleFor(['true']);
     const id = track(newId('reuse'));
     assert.equal(runtimeSync(root, ['run', '--keep', '-b', b, id]).status, 0);
@@ -229,10 +236,20 @@ describe('kill and delete in every state', () => {
     const st = stateOf(root, id);
     assert.equal(st.status, 'stopped');
     assert.equal(st.pid, 0);
-    assert.match(runtimeSync(root, ['kill', id, '0']).stderr, /container not running/);
-    assert.equal(runtimeSync(root, ['delete', id]).status, 0);
-    // This process was never signalled.
-    assert.ok(fs.existsSync(`/proc/${process.pid}`));
+    let signalled = false;
+    const onUsr2 = (): void => {
+      signalled = true;
+    };
+    process.on('SIGUSR2', onUsr2);
+    try {
+      assert.match(runtimeSync(root, ['kill', id, 'USR2']).stderr, /container not running/);
+      assert.equal(runtimeSync(root, ['delete', '--force', id]).status, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      process.off('SIGUSR2', onUsr2);
+    }
+    // The process that got the recycled pid was never signalled.
+    assert.equal(signalled, false);
   });
 });
 
