@@ -8,9 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ForkMode, OpCode, S_IF, WaitStartMode } from '../../src/plan/ops';
 import { startInit } from '../../src/native/init-driver';
-import { addon } from '../../src/native/addon';
 import { CartonError } from '../../src/common/errors';
-import { containerOps, makeRootfs, runOps } from './helpers';
+import { containerOps, makeRootfs, receiveFdOnce, runOps } from './helpers';
 
 const c = makeRootfs();
 after(() => c.cleanup());
@@ -73,17 +72,7 @@ test('console: the pty master arrives over the console socket and carries the ou
   const server = net.createServer({ pauseOnConnect: true });
   t.after(() => server.close());
   await new Promise<void>((r) => server.listen(sockPath, r));
-  const master = new Promise<{ fd: number; payload: Buffer }>((resolve, reject) => {
-    server.once('connection', (conn) => {
-      try {
-        resolve(addon().recvFdMessage((conn as unknown as { _handle: { fd: number } })._handle.fd, 5000));
-      } catch (e) {
-        reject(e);
-      } finally {
-        conn.destroy();
-      }
-    });
-  });
+  const master = receiveFdOnce(server);
   const h = startInit({
     ops: containerOps(c.rootfs, {
       args: ['sh', '-c', 'tty; stty size; stat -c %t /dev/console; echo console-ok'],
