@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -245,6 +246,35 @@ describe('pull through failures', () => {
     assert.equal(store2.images.list().length, 0);
     assert.equal(store2.blobs.has(big.digest), false);
     assertConsistent(store2);
+  });
+
+  test('a pull killed mid-download leaves nothing listed; the next pull completes', async () => {
+    const big = image.layers[1];
+    const front = await proxy({
+      upstreamPort: open.port,
+      decide: (r) => (r.path.endsWith(big.digest) ? { kind: 'stall', afterBytes: 500_000 } : { kind: 'pass' }),
+    });
+    const root = tempDir('store-killed');
+    const script = `const {pull}=require(${JSON.stringify(path.resolve(__dirname, '../../src/image/pull'))});` +
+      `const {openStore}=require(${JSON.stringify(path.resolve(__dirname, '../../src/storage/store'))});` +
+      `pull(process.argv[1],{store:openStore(process.argv[2])}).then(()=>process.exit(3),()=>process.exit(4));`;
+    const child = spawn(process.execPath, ['-e', script, `${front.host}/test/busybox:v1`, root], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Wait until the stalled blob is being written under tmp/, then kill -9.
+    const deadline = Date.now() + 15_000;
+    const inFlight = (): boolean =>
+      fs.existsSync(path.join(root, 'tmp')) && fs.readdirSync(path.join(root, 'tmp')).some((n) => n.includes('blob'));
+    while (!inFlight() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(inFlight(), 'the child got as far as downloading');
+    child.kill('SIGKILL');
+    assert.equal(await exited, null);
+    const store = openStore(root);
+    assert.equal(store.images.list().length, 0);
+    assert.equal(store.blobs.has(big.digest), false);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), [], 'debris of the dead pull was swept');
+    const res = await pull(`${open.host}/test/busybox:v1`, { store });
+    assert.equal(res.record.id, image.configDigest);
+    assertConsistent(store);
   });
 
   test('a tampered blob: EDIGEST, nothing listed, and the next pull after repair works', async () => {

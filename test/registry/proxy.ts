@@ -13,6 +13,8 @@ export type ProxyAction =
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   /** Forward, but destroy the client connection after this many body bytes. */
   | { kind: 'cut'; afterBytes: number }
+  /** Forward this many body bytes, then hang with the connection open (a stalled download). */
+  | { kind: 'stall'; afterBytes: number }
   /** Answer with a redirect to `location`. */
   | { kind: 'redirect'; status?: number; location: string };
 
@@ -68,7 +70,7 @@ export async function startProxy(opts: ProxyOptions): Promise<TestProxy> {
         // Keep upload Locations pointing at the proxy.
         if (typeof h.location === 'string') h.location = h.location.replace(`127.0.0.1:${opts.upstreamPort}`, `127.0.0.1:${port}`);
         res.writeHead(upRes.statusCode ?? 502, h);
-        if (action.kind === 'cut') {
+        if (action.kind === 'cut' || action.kind === 'stall') {
           let sent = 0;
           upRes.on('data', (chunk: Buffer) => {
             if (sent >= action.afterBytes) return;
@@ -77,10 +79,12 @@ export async function startProxy(opts: ProxyOptions): Promise<TestProxy> {
             sent += Math.min(room, chunk.length);
             if (sent >= action.afterBytes) {
               upRes.destroy();
-              res.socket?.destroy();
+              if (action.kind === 'cut') res.socket?.destroy();
             }
           });
-          upRes.on('end', () => res.end());
+          upRes.on('end', () => {
+            if (sent < action.afterBytes) res.end();
+          });
         } else {
           upRes.pipe(res);
         }
