@@ -386,3 +386,12 @@ test('a terminal on a fresh /dev gets a /dev/console file to bind the pty onto',
   assert.equal(i, first(ops, OpCode.CONSOLE) - 1);
   assert.equal((ops[i] as { mode: number }).mode, 0o100600);
 });
+
+test('environment: one entry per name, the last wins', () => {
+  const spec = base();
+  spec.process!.env = ['PATH=/bin', 'A=1', 'B=2', 'A=3', 'EMPTY=', 'PATH=/usr/bin:/bin'];
+  const ops = buildCreatePlan(spec, ctx(), extras());
+  const expected = ['B=2', 'A=3', 'EMPTY=', 'PATH=/usr/bin:/bin'];
+  assert.deepEqual(all(ops, OpCode.LOOKUP)[0].env, expected);
+  assert.deepEqual(all(ops, OpCode.EXEC)[0].env, expected);
+});

@@ -65,10 +65,29 @@ export function chdirOps(process: Process): Op[] {
   return [{ op: OpCode.CHDIR, path: process.cwd, source: `process.cwd (${process.cwd})` }];
 }
 
+/**
+ * The environment execve gets: one entry per name, the last one winning (as
+ * runc does, so "docker run -e PATH=…" overrides the image's PATH wherever
+ * the engine put it), in the order of those last entries.
+ */
+export function containerEnv(env: readonly string[] | undefined): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = (env ?? []).length - 1; i >= 0; i--) {
+    const kv = env![i];
+    const eq = kv.indexOf('=');
+    const name = eq < 0 ? kv : kv.slice(0, eq);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    out.push(kv);
+  }
+  return out.reverse();
+}
+
 /** Resolve argv[0] now so a missing command fails `create`, not a later `start`. */
 export function lookupOps(process: Process): Op[] {
   const argv = process.args ?? [];
-  return [{ op: OpCode.LOOKUP, argv, env: process.env ?? [], source: `process.args[0] (${argv[0]})` }];
+  return [{ op: OpCode.LOOKUP, argv, env: containerEnv(process.env), source: `process.args[0] (${argv[0]})` }];
 }
 
 export interface FinalOptions {
@@ -117,7 +136,7 @@ export function finalOps(process: Process, o: FinalOptions): Op[] {
   ops.push({ op: OpCode.CLOSE_FDS, first: 3 + o.preserveFds, source: '--preserve-fds' });
   if (nnp) ops.push(...seccompOps());
   const argv = process.args ?? [];
-  ops.push({ op: OpCode.EXEC, argv, env: process.env ?? [], source: `process.args[0] (${argv[0]})` });
+  ops.push({ op: OpCode.EXEC, argv, env: containerEnv(process.env), source: `process.args[0] (${argv[0]})` });
   return ops;
 }
 
