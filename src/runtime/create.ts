@@ -65,6 +65,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
   const undo: Array<() => unknown> = [() => store.remove(opts.id)];
   const lock = store.lock(opts.id);
   let init: InitHandle | undefined;
+  let cgroupsRef: CgroupManager | undefined;
   try {
     const fifoPath = mode === 'create' ? store.fifoPath(opts.id) : undefined;
     if (fifoPath) makeFifo(fifoPath);
@@ -75,6 +76,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       systemd: false,
       resources: withDefaultDevices(spec),
     });
+    cgroupsRef = cgroups;
     undo.push(() => cgroups.destroy());
     await cgroups.create();
 
@@ -140,6 +142,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     return { record, store, init: handle, cgroups };
   } catch (err) {
     if (init) init.kill('SIGKILL');
+    err = explainOom(err, cgroupsRef, spec);
     for (const step of undo.reverse()) {
       try {
         await step();
@@ -251,4 +254,21 @@ export { planExtras };
 function withDefaultDevices(spec: Spec): LinuxResources {
   const r = spec.linux?.resources ?? {};
   return { ...r, devices: containerDeviceRules(r.devices, spec.linux?.devices) };
+}
+
+/** An init killed during set-up by the OOM killer means the memory limit is too low: say so. */
+function explainOom(err: unknown, cgroups: CgroupManager | undefined, spec: Spec): unknown {
+  let oom = false;
+  try {
+    oom = !!cgroups && cgroups.oomKilled();
+  } catch {
+    /* no memory controller */
+  }
+  if (!oom) return err;
+  const limit = spec.linux?.resources?.memory?.limit;
+  return new CartonError(
+    'EKERNEL',
+    `linux.resources.memory.limit (${limit}): the container was killed by the OOM killer while being created: the limit is below what it needs`,
+    { cause: err },
+  );
 }
