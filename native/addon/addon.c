@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -393,6 +394,19 @@ static napi_value js_set_child_subreaper(napi_env env, napi_callback_info info)
 	return undefined(env);
 }
 
+/* setWinsize(fd, rows, cols): TIOCSWINSZ on a pty (the console master). */
+static napi_value js_set_winsize(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	int64_t fd, rows, cols;
+	if (arg_int(env, argv[0], &fd) || arg_int(env, argv[1], &rows) || arg_int(env, argv[2], &cols))
+		return NULL;
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	if (ioctl((int)fd, TIOCSWINSZ, &ws) < 0)
+		return throw_errno(env, errno, "ioctl", NULL);
+	return undefined(env);
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	static const struct { const char *name; napi_callback fn; } fns[] = {
@@ -400,7 +414,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "lsetxattr", js_lsetxattr }, { "lgetxattr", js_lgetxattr }, { "llistxattr", js_llistxattr },
 		{ "lremovexattr", js_lremovexattr }, { "flock", js_flock }, { "sendFd", js_send_fd },
 		{ "recvFd", js_recv_fd }, { "recvFdMessage", js_recv_fd_message },
-		{ "setChildSubreaper", js_set_child_subreaper },
+		{ "setChildSubreaper", js_set_child_subreaper }, { "setWinsize", js_set_winsize },
 		{ "bpfReplaceCgroupDevice", bpf_replace_cgroup_device },
 		{ "bpfQueryCgroupDevice", bpf_query_cgroup_device },
 	};

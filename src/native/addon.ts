@@ -28,6 +28,8 @@ export interface CartonAddon {
   /** Like recvFd, also returning the bytes that came with the fd (console: "/dev/pts/N"; seccomp agent: state JSON). */
   recvFdMessage(socketFd: number, timeoutMs?: number): { fd: number; payload: Buffer };
   setChildSubreaper(): void;
+  /** TIOCSWINSZ on a terminal fd (the console master). */
+  setWinsize(fd: number, rows: number, cols: number): void;
   /** Load `insns` (8-byte BPF instructions) as a CGROUP_DEVICE program, attach it to the cgroup v2 directory with BPF_F_ALLOW_MULTI, then detach the programs attached before. */
   bpfReplaceCgroupDevice(cgroupDirPath: string, insns: Buffer): void;
   /** Ids of the device programs attached to a cgroup v2 directory. */
@@ -79,4 +81,27 @@ export function addon(): CartonAddon {
 export function isSystemError(err: unknown, code?: string): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException;
   return !!e && typeof e.code === 'string' && typeof e.errno === 'number' && (code === undefined || e.code === code);
+}
+
+/**
+ * Receive one fd from a unix socket without blocking the event loop (polls every few ms).
+ * Use this, not a blocking recvFd, where the sender may first wait for this process —
+ * carton-init connects the console socket early and sends the pty only after SYNCs
+ * (user namespace maps, hooks) that this process must answer.
+ * For a net.Server connection, accept with `pauseOnConnect: true` and pass
+ * `(conn as any)._handle.fd`, so libuv does not read (and drop) the message first.
+ */
+export function recvFdAsync(socketFd: number, timeoutMs = -1): Promise<{ fd: number; payload: Buffer }> {
+  const end = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      try {
+        resolve(addon().recvFdMessage(socketFd, 0));
+      } catch (err) {
+        if (isSystemError(err, 'ETIMEDOUT') && Date.now() < end) setTimeout(attempt, 5);
+        else reject(err);
+      }
+    };
+    attempt();
+  });
 }

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { addon } from '../../src/native/addon';
+import { addon, recvFdAsync } from '../../src/native/addon';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-addon-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +25,18 @@ test('mount and umount2 a tmpfs; errors carry code, errno and syscall', (t) => {
   assert.throws(() => addon().mount(null, path.join(dir, 'absent'), 'tmpfs', 0, null), (e: NodeJS.ErrnoException) =>
     e.code === 'ENOENT' && e.errno === -2 && e.syscall === 'mount' && e.path === path.join(dir, 'absent'));
   assert.throws(() => (addon().mount as unknown as (a: number) => void)(1), TypeError);
+});
+
+test('setWinsize sizes a pty', () => {
+  const master = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  try {
+    addon().setWinsize(master, 40, 132);
+    const r = spawnSync('stty', ['size'], { stdio: [master, 'pipe', 'pipe'], encoding: 'utf8' });
+    assert.equal(r.stdout, '40 132\n', r.stderr);
+  } finally {
+    fs.closeSync(master);
+  }
+  assert.throws(() => addon().setWinsize(0x7fff, 1, 1), { code: 'EBADF' });
 });
 
 test('mknod makes a character device', () => {
@@ -88,6 +100,12 @@ test('sendFd / recvFdMessage pass an fd and a payload over a unix socket; recvFd
   assert.equal(fs.readFileSync(got.fd, 'utf8'), 'through the socket');
   fs.closeSync(got.fd);
   assert.throws(() => addon().recvFd(fdOf(conn), 50), { code: 'ETIMEDOUT' });
+  const later = recvFdAsync(fdOf(conn), 2000);
+  setTimeout(() => addon().sendFd(fdOf(client), 0), 30);
+  const second = await later;
+  assert.equal(second.payload.length, 1);
+  fs.closeSync(second.fd);
+  await assert.rejects(recvFdAsync(fdOf(conn), 30), { code: 'ETIMEDOUT' });
 });
 
 test('setChildSubreaper: orphans of a subreaper are re-parented to it', () => {

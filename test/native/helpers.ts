@@ -118,25 +118,11 @@ export async function runOps(ops: Op[], extra: Partial<import('../../src/native/
 /** Accept one connection on a unix socket server and receive one fd from it without blocking the event loop. */
 export function receiveFdOnce(server: import('net').Server, totalMs = 5000): Promise<{ fd: number; payload: Buffer }> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { addon } = require('../../src/native/addon') as typeof import('../../src/native/addon');
+  const { recvFdAsync } = require('../../src/native/addon') as typeof import('../../src/native/addon');
   return new Promise((resolve, reject) => {
     server.once('connection', (conn) => {
       const fd = (conn as unknown as { _handle: { fd: number } })._handle.fd;
-      const end = Date.now() + totalMs;
-      const attempt = (): void => {
-        try {
-          resolve(addon().recvFdMessage(fd, 0));
-          conn.destroy();
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ETIMEDOUT' && Date.now() < end) {
-            setTimeout(attempt, 5);
-            return;
-          }
-          conn.destroy();
-          reject(e);
-        }
-      };
-      attempt();
+      recvFdAsync(fd, totalMs).then(resolve, reject).finally(() => conn.destroy());
     });
   });
 }
