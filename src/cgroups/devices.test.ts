@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACC_MKNOD, ACC_READ, ACC_WRITE, containerDeviceRules, emulateRules, stateAllows } from './devices';
+import { ACC_MKNOD, ACC_READ, ACC_WRITE, applyRule, containerDeviceRules, deviceTransition, emulateRules, parseDevicesList, ruleLine, stateAllows } from './devices';
 import { compileDeviceProgram, decodeInsns, DEV_BLOCK, DEV_CHAR, OP } from './devices-bpf';
 import { runDeviceProgram } from './bpf-interpreter';
 import { planResources } from './resources';
@@ -111,4 +111,33 @@ test('program bytes: 8-byte instructions, ctx loads of u32 at 0/4/8, ends in exi
   });
   // The first instruction: r2 = *(u32 *)(r1 + 0) → 0x61, regs 0x12.
   assert.deepEqual([...bytes.subarray(0, 8)], [0x61, 0x12, 0, 0, 0, 0, 0, 0]);
+});
+
+test('v1 update by differences: reaches the target without a reset when both deny by default', () => {
+  assert.deepEqual(parseDevicesList('c 1:3 rw\nb *:* m\n'), {
+    exact: true, state: { defaultAllow: false, exceptions: [{ type: 'c', major: 1, minor: 3, access: RW }, { type: 'b', major: -1, minor: -1, access: ACC_MKNOD }] },
+  });
+  assert.equal(parseDevicesList('a *:* rwm\n').exact, false);
+  const current = parseDevicesList('c 1:3 rw\nc 1:5 rwm\n');
+  const steps = deviceTransition(current, emulateRules([{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }, { allow: true, type: 'c', major: 1, minor: 9 }]));
+  assert.deepEqual(steps.map((r) => `${r.allow ? 'allow' : 'deny'} ${ruleLine(r)}`), ['deny c 1:3 w', 'deny c 1:5 rwm', 'allow c 1:9 rwm']);
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const randomRules = (): LinuxDeviceCgroup[] => Array.from({ length: 1 + rnd(5) }, () => ({
+    allow: rnd(3) !== 0, type: ['a', 'c', 'b'][rnd(3)], major: [null, 1][rnd(2)], minor: [null, 3][rnd(2)], access: ['r', 'w', 'rw', 'rwm'][rnd(4)],
+  }));
+  for (let round = 0; round < 200; round++) {
+    const from = emulateRules(randomRules());
+    const to = emulateRules(randomRules());
+    const fromList = from.defaultAllow ? 'a *:* rwm' : from.exceptions.map((e) => ruleLine({ allow: true, ...e })).join('\n');
+    let state = from;
+    for (const r of deviceTransition(parseDevicesList(fromList), to)) state = applyRule(state, r);
+    for (const type of ['c', 'b'] as const) {
+      for (const [major, minor] of [[1, 3], [1, 4], [2, 3]]) {
+        for (let access = 1; access <= 7; access++) {
+          assert.equal(stateAllows(state, type, major, minor, access), stateAllows(to, type, major, minor, access));
+        }
+      }
+    }
+  }
 });

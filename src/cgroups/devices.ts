@@ -165,3 +165,47 @@ export function containerDeviceRules(configured: LinuxDeviceCgroup[] | undefined
   }
   return out;
 }
+
+/**
+ * What a v1 devices.list says. Under default allow the kernel shows only "a *:* rwm"
+ * and hides the deny exceptions, so that state is reported as unknown-exceptions.
+ */
+export function parseDevicesList(text: string): { state: DeviceState; exact: boolean } {
+  const exceptions: DeviceException[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([abc]) (\*|\d+):(\*|\d+) ([rwm]+)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'a') return { state: { defaultAllow: true, exceptions: [] }, exact: false };
+    const n = (s: string): number => (s === '*' ? -1 : Number(s));
+    exceptions.push({ type: m[1] as 'c' | 'b', major: n(m[2]), minor: n(m[3]), access: parseAccess(m[4], FIELD) });
+  }
+  return { state: { defaultAllow: false, exceptions }, exact: true };
+}
+
+/**
+ * The v1 writes that take a running cgroup from `current` to `target` without the
+ * moment of "deny everything" a reset would cause: when both deny by default, only the
+ * access bits that differ are withdrawn (first, so nothing extra is ever allowed) and then
+ * granted. Otherwise a reset to the target's default, then its exceptions.
+ */
+export function deviceTransition(current: { state: DeviceState; exact: boolean }, target: DeviceState): NormalRule[] {
+  const key = (e: DeviceException): string => `${e.type} ${e.major}:${e.minor}`;
+  if (!current.exact || current.state.defaultAllow || target.defaultAllow) {
+    return [
+      { allow: target.defaultAllow, type: 'a', major: -1, minor: -1, access: ACC_ALL },
+      ...target.exceptions.map((e) => ({ allow: !target.defaultAllow, ...e })),
+    ];
+  }
+  const want = new Map(target.exceptions.map((e) => [key(e), e]));
+  const have = new Map(current.state.exceptions.map((e) => [key(e), e]));
+  const out: NormalRule[] = [];
+  for (const e of current.state.exceptions) {
+    const drop = e.access & ~(want.get(key(e))?.access ?? 0);
+    if (drop) out.push({ allow: false, type: e.type, major: e.major, minor: e.minor, access: drop });
+  }
+  for (const e of target.exceptions) {
+    const add = e.access & ~(have.get(key(e))?.access ?? 0);
+    if (add) out.push({ allow: true, type: e.type, major: e.major, minor: e.minor, access: add });
+  }
+  return out;
+}

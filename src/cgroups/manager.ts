@@ -16,6 +16,7 @@ import { hostLayout, UNIFIED } from './detect';
 import { applyPlan, controllerPlacement, enableV2Controllers, loadDeviceProgram } from './apply';
 import { resolveCgroupPaths } from './path';
 import { planResources } from './resources';
+import { deviceTransition, emulateRules, parseDevicesList, ruleLine } from './devices';
 import { CgroupStats, readStats } from './stats';
 import type { ResourceNote } from './writes';
 
@@ -171,6 +172,14 @@ class Manager implements CgroupManager {
       if (usage > limit) {
         throw new CartonError('EINVAL_CONFIG', `linux.resources.memory.limit: ${limit} is below the current usage ${usage}`);
       }
+    }
+    if (resources.devices && this.paths.devices) {
+      // Move the running container's device list by differences, not through "deny all".
+      const current = parseDevicesList(tryRead(this.paths.devices, 'devices.list') ?? '');
+      const steps = deviceTransition(current, emulateRules(resources.devices));
+      plan.writes = plan.writes.filter((w) => w.hierarchy !== 'devices').concat(steps.map((r) => ({
+        hierarchy: 'devices', file: r.allow ? 'devices.allow' : 'devices.deny', value: ruleLine(r), field: 'linux.resources.devices',
+      })));
     }
     applyPlan(this.paths, plan);
     if (plan.devices) loadDeviceProgram(this.paths[UNIFIED], plan.devices);

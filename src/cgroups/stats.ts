@@ -11,12 +11,15 @@ export interface MemoryEntry { limit: number; usage?: number; max?: number; fail
 export interface CgroupStats {
   cpu: {
     usage: { total?: number; percpu?: number[]; kernel: number; user: number };
-    throttling: { periods?: number; throttled_periods?: number; throttled_time?: number };
+    throttling: { periods?: number; throttledPeriods?: number; throttledTime?: number };
   };
-  memory: { cache?: number; usage: MemoryEntry; swap: MemoryEntry; kernel: MemoryEntry; raw?: Record<string, number> };
+  cpuset: { cpus?: number[]; mems?: number[] } & Record<string, number | number[] | undefined>;
+  memory: { cache?: number; usage: MemoryEntry; swap: MemoryEntry; kernel: MemoryEntry; kernelTCP: MemoryEntry; raw?: Record<string, number> };
   pids: { current?: number; limit?: number };
   blkio: { ioServiceBytesRecursive?: BlkioEntry[]; ioServicedRecursive?: BlkioEntry[] };
   hugetlb: Record<string, { usage?: number; max?: number; failcnt: number }>;
+  intel_rdt: Record<string, never>;
+  network_interfaces: null;
 }
 
 /** Where each controller's files are: dir and version, or undefined. */
@@ -46,8 +49,8 @@ function cpuStats(locate: Locate): CgroupStats['cpu'] {
     usage.user = (s.user_usec ?? 0) * 1000;
     usage.kernel = (s.system_usec ?? 0) * 1000;
     throttling.periods = s.nr_periods;
-    throttling.throttled_periods = s.nr_throttled;
-    throttling.throttled_time = (s.throttled_usec ?? 0) * 1000;
+    throttling.throttledPeriods = s.nr_throttled;
+    throttling.throttledTime = (s.throttled_usec ?? 0) * 1000;
   } else {
     if (acct) {
       usage.total = readNumber(acct.dir, 'cpuacct.usage');
@@ -60,8 +63,8 @@ function cpuStats(locate: Locate): CgroupStats['cpu'] {
     if (cpu) {
       const s = readKeyValues(cpu.dir, 'cpu.stat');
       throttling.periods = s.nr_periods;
-      throttling.throttled_periods = s.nr_throttled;
-      throttling.throttled_time = s.throttled_time;
+      throttling.throttledPeriods = s.nr_throttled;
+      throttling.throttledTime = s.throttled_time;
     }
   }
   const u = drop(usage);
@@ -87,7 +90,7 @@ function fixEntry(e: MemoryEntry): MemoryEntry {
 function memoryStats(locate: Locate): CgroupStats['memory'] {
   const m = locate('memory');
   const empty = (): MemoryEntry => ({ limit: 0, failcnt: 0 });
-  if (!m) return { usage: empty(), swap: empty(), kernel: empty() };
+  if (!m) return { usage: empty(), swap: empty(), kernel: empty(), kernelTCP: empty() };
   const raw = readKeyValues(m.dir, 'memory.stat');
   if (m.version === 1) {
     return drop({
@@ -95,6 +98,7 @@ function memoryStats(locate: Locate): CgroupStats['memory'] {
       usage: fixEntry(entryV1(m.dir, 'memory')),
       swap: fixEntry(entryV1(m.dir, 'memory.memsw')),
       kernel: fixEntry(entryV1(m.dir, 'memory.kmem')),
+      kernelTCP: fixEntry(entryV1(m.dir, 'memory.kmem.tcp')),
       raw,
     });
   }
@@ -111,7 +115,7 @@ function memoryStats(locate: Locate): CgroupStats['memory'] {
     usage: swapCurrent,
     failcnt: readKeyValues(m.dir, 'memory.swap.events').max ?? 0,
   }) as MemoryEntry;
-  return drop({ cache: raw.file, usage: fixEntry(usage), swap: fixEntry(swap), kernel: empty(), raw });
+  return drop({ cache: raw.file, usage: fixEntry(usage), swap: fixEntry(swap), kernel: empty(), kernelTCP: empty(), raw });
 }
 
 function blkioV1(dir: string, file: string): BlkioEntry[] {
@@ -186,13 +190,44 @@ function hugetlbStats(locate: Locate): CgroupStats['hugetlb'] {
   return out;
 }
 
+/** "0-2,4" → [0, 1, 2, 4] */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) continue;
+    for (let i = Number(m[1]); i <= Number(m[2] ?? m[1]); i++) out.push(i);
+  }
+  return out;
+}
+
+const CPUSET_FLAGS = ['cpu_exclusive', 'mem_hardwall', 'mem_exclusive', 'memory_migrate', 'memory_spread_page',
+  'memory_spread_slab', 'memory_pressure', 'sched_load_balance', 'sched_relax_domain_level'];
+
+function cpusetStats(locate: Locate): CgroupStats['cpuset'] {
+  const c = locate('cpuset');
+  const out: CgroupStats['cpuset'] = {};
+  for (const f of CPUSET_FLAGS) out[f] = 0;
+  if (!c) return out;
+  // v2 shows what the cgroup gets (effective); v1's cpuset.cpus is that already.
+  const cpus = tryRead(c.dir, c.version === 2 ? 'cpuset.cpus.effective' : 'cpuset.cpus');
+  const mems = tryRead(c.dir, c.version === 2 ? 'cpuset.mems.effective' : 'cpuset.mems');
+  if (cpus) out.cpus = parseCpuList(cpus);
+  if (mems) out.mems = parseCpuList(mems);
+  if (c.version === 1) for (const f of CPUSET_FLAGS) out[f] = readNumber(c.dir, `cpuset.${f}`) ?? 0;
+  return out;
+}
+
 export function readStats(locate: Locate): CgroupStats {
   const p = locate('pids');
   return {
     cpu: cpuStats(locate),
+    cpuset: cpusetStats(locate),
     memory: memoryStats(locate),
     pids: p ? drop({ current: readNumber(p.dir, 'pids.current'), limit: readNumber(p.dir, 'pids.max') }) : {},
     blkio: blkioStats(locate),
     hugetlb: hugetlbStats(locate),
+    intel_rdt: {},
+    network_interfaces: null,
   };
 }

@@ -235,6 +235,51 @@ test('device rules: the process may read /dev/null and use /dev/zero but not wri
   assert.match(out, /null-write-denied/);
   assert.match(out, /null-read-ok/);
   assert.match(out, /zero-ok/);
+
+  // An update swaps the rules on the live cgroup: now /dev/null may be written.
+  m.update({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }] });
+  if (!V2) assert.deepEqual(read(m.paths.devices, 'devices.list').split('\n'), ['c 1:3 rw']);
+  const again = await runInCgroup(m, 'echo x > /dev/null && echo null-write-ok; head -c 1 /dev/zero > /dev/null || echo zero-denied');
+  const out2 = await again.output;
+  assert.match(out2, /null-write-ok/);
+  assert.match(out2, /zero-denied/);
+  m.destroy();
+  assertGone(m, m.paths);
+});
+
+test('destroy keeps a parent cgroup it did not create', (t) => {
+  const parentPaths = openCgroups({ id: 'p', cgroupsPath: `/${tag}-parent` }).paths;
+  const parents = [...new Set(Object.values(parentPaths))];
+  for (const d of parents) fs.mkdirSync(d);
+  t.after(() => { for (const d of parents) try { fs.rmdirSync(d); } catch { /* gone */ } });
+  const m = open(`${tag}-child`, { pids: { limit: 7 } }, `/${tag}-parent/child`);
+  m.create();
+  assert.deepEqual(m.created.sort(), [...new Set(Object.values(m.paths))].sort());
+  m.destroy();
+  assertGone(m, m.paths);
+  for (const d of parents) assert.ok(fs.existsSync(d), `${d} was removed`);
+});
+
+test('hugepage limits go wherever hugetlb lives (v1, or the cgroup2 mount of a hybrid host)', (t) => {
+  const v2root = layout.hierarchies.find((h) => h.version === 2);
+  const inV1 = layout.hierarchies.some((h) => h.version === 1 && h.controllers.includes('hugetlb'));
+  const inV2 = !!v2root && read(v2root.mountPoint, 'cgroup.controllers').split(' ').includes('hugetlb');
+  if (!inV1 && !inV2) {
+    t.skip('no hugetlb controller on this host');
+    return;
+  }
+  // On a hybrid host enabling hugetlb touches the shared cgroup2 root: put it back after.
+  const before = v2root ? read(v2root.mountPoint, 'cgroup.subtree_control') : '';
+  t.after(() => {
+    if (v2root && !inV1 && !before.split(' ').includes('hugetlb')) {
+      try { fs.writeFileSync(path.join(v2root.mountPoint, 'cgroup.subtree_control'), '-hugetlb'); } catch { /* busy */ }
+    }
+  });
+  const m = open(`${tag}-huge`, { hugepageLimits: [{ pageSize: '2MB', limit: 4 * 1024 * 1024 }] }, `/${tag}-huge`);
+  m.create();
+  if (inV1) assert.equal(read(m.paths.hugetlb, 'hugetlb.2MB.limit_in_bytes'), String(4 * 1024 * 1024));
+  else assert.equal(read(m.paths[UNIFIED], 'hugetlb.2MB.max'), String(4 * 1024 * 1024));
+  assert.ok('2MB' in m.stats().hugetlb);
   m.destroy();
   assertGone(m, m.paths);
 });
