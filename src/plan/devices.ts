@@ -49,7 +49,10 @@ export function planDevices(spec: Spec, o: DeviceOptions): Op[] {
     // A config entry for the same path replaces the default one.
     if (!configuredPaths.has(d.path)) ops.push(node(d, `default device ${d.path}`));
   }
-  configured.forEach((d, i) => ops.push(node(d, `linux.devices[${i}] (${d.path})`)));
+  configured.forEach((d, i) => {
+    // /dev/ptmx is always the link to the container's own devpts instance.
+    if (cleanDestination(d.path) !== '/dev/ptmx') ops.push(node(d, `linux.devices[${i}] (${d.path})`));
+  });
 
   const link = (target: string, p: string): Op => ({ op: OpCode.SYMLINK, source: `default link ${p}`, target, path: p });
   ops.push(link('pts/ptmx', '/dev/ptmx'));

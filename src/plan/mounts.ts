@@ -79,6 +79,9 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
       flags: opts.flags | MS.BIND,
       data: '',
     });
+    // An explicit "rw"/"suid"/"dev"/"exec" must clear what the source mount has.
+    const cleared = msToMountAttr(opts.cleared & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NODIRATIME | MS.NOSYMFOLLOW));
+    if (cleared.set) ops.push(setattr(dest, 0, cleared.set, false, source));
   } else {
     let flags = opts.flags;
     // A read-only tmpfs or /dev is filled first (devices, nested mount points) and made read-only after pivot_root.
@@ -110,7 +113,7 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
  */
 const PROC_BIND_ALLOWED = new Set([
   '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
-  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid',
+  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled',
 ]);
 
 function checkProcDestination(m: Mount, dest: string, opts: ParsedMountOptions, source: string): void {
@@ -138,8 +141,7 @@ export function setattr(target: string, attrSet: number, attrClear: number, recu
 
 /** The -o data of a fresh v1 hierarchy mount named by its /sys/fs/cgroup subdir. */
 function v1MountData(subdir: string): string {
-  if (subdir === 'systemd') return 'none,name=systemd';
-  if (subdir.startsWith('name=')) return `none,${subdir}`;
+  if (subdir === 'systemd') return 'name=systemd';
   return subdir;
 }
 

@@ -395,3 +395,17 @@ test('environment: one entry per name, the last wins', () => {
   assert.deepEqual(all(ops, OpCode.LOOKUP)[0].env, expected);
   assert.deepEqual(all(ops, OpCode.EXEC)[0].env, expected);
 });
+
+test('bind: explicit rw/suid clear the source flags; /dev/ptmx devices are left to the link', () => {
+  const spec = base();
+  spec.mounts!.push({ destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'rw', 'suid'] });
+  spec.linux!.devices = [{ path: '/dev/ptmx', type: 'c', major: 5, minor: 2 }];
+  const ops = buildCreatePlan(validateSpec(spec), ctx(), extras());
+  const data = ops.filter((o) => o.source === 'mounts[5] (/data)');
+  assert.equal(data.length, 2);
+  assert.deepEqual(data[1], { op: OpCode.MOUNT_SETATTR, source: 'mounts[5] (/data)', target: '/data', targetKind: MountTargetKind.IN_ROOT,
+    attrSet: 0, attrClear: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID, propagation: 0, recursive: false });
+  assert.equal(all(ops, OpCode.MKNOD).filter((n) => n.path === '/dev/ptmx').length, 0);
+  const plain = buildCreatePlan(base(), ctx(), extras());
+  assert.equal(all(plain, OpCode.MOUNT_SETATTR).filter((o) => o.attrClear !== 0).length, 0);
+});
