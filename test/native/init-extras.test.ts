@@ -114,3 +114,33 @@ test('MOVE_ROOT (--no-pivot) runs the container in the rootfs', async () => {
   assert.match(r.out, /^bin\ndev\netc\nproc\nroot\nsys\ntmp\nusr\nvar\n/);
   assert.match(r.out, /\n0\n1\n2\n3\n$/, 'only stdio (and ls\'s own directory fd) reach the container');
 });
+
+test('user namespace: maps written at SYNC, devices bound when mknod is refused, locked flags kept on remount', async (t) => {
+  const u = makeRootfs();
+  t.after(() => u.cleanup());
+  fs.chmodSync(u.dir, 0o755); // the mapped root must reach the rootfs
+  const src = fs.mkdtempSync(path.join(u.dir, 'carton-test-src-'));
+  fs.chmodSync(src, 0o755);
+  fs.mkdirSync(path.join(u.rootfs, 'ro')); // the rootfs belongs to the host's root, not the mapped one
+  const ops: Op[] = [
+    { op: OpCode.UNSHARE, source: 'linux.namespaces', flags: CLONE.NEWUSER },
+    { op: OpCode.SYNC, source: 'linux.uidMappings', tag: 'userns-maps' },
+    { op: OpCode.SET_USER, source: 'linux.uidMappings', uid: 0, gid: 0, setGroups: false, groups: [] },
+    ...containerOps(u.rootfs, {
+      args: ['sh', '-c', 'cat /proc/self/uid_map; echo x > /dev/null && echo null-ok; stat -c %t,%T /dev/null; touch /ro/f 2>/dev/null || echo ro-ok'],
+      mounts: [{ op: OpCode.MOUNT, source: 'mounts[4] (/ro)', device: src, target: '/ro', targetKind: 2, fstype: '', flags: 0x1000 | 0x1, data: '' }],
+    }),
+  ];
+  let initPid = 0;
+  const r = await runOps(ops, {
+    beforePlan: (pid) => { initPid = pid; },
+    onSync: async (tag) => {
+      assert.equal(tag, 'userns-maps');
+      fs.writeFileSync(`/proc/${initPid}/uid_map`, '0 100000 65536\n');
+      fs.writeFileSync(`/proc/${initPid}/gid_map`, '0 100000 65536\n');
+    },
+  });
+  assert.equal(r.error, undefined, String(r.error));
+  assert.deepEqual(r.exit, { code: 0 }, r.err);
+  assert.equal(r.out.replace(/ +/g, ' '), ' 0 100000 65536\nnull-ok\n1,3\nro-ok\n');
+});
