@@ -63,15 +63,18 @@ function recvFdBlocking(fd: number): number {
  * Proxy the caller's terminal and the container's pty until the container exits.
  * Returns a function that restores the caller's terminal and stops the copy.
  */
-export function proxyTerminal(masterFd: number): () => void {
+export function proxyTerminal(masterFd: number): () => Promise<void> {
   const stdin = process.stdin as tty.ReadStream;
   const isTty = stdin.isTTY;
   if (isTty) stdin.setRawMode(true);
   const out = fs.createReadStream('', { fd: masterFd, autoClose: false, highWaterMark: 16384 });
   const inp = fs.createWriteStream('', { fd: masterFd, autoClose: false });
   out.on('data', (chunk) => process.stdout.write(chunk));
-  out.on('error', () => {
-    /* EIO when the container side closes: the end of the session */
+  // EIO once every slave fd is closed: the output is drained, the session is over.
+  const drained = new Promise<void>((resolve) => {
+    out.on('error', () => resolve());
+    out.on('end', () => resolve());
+    out.on('close', () => resolve());
   });
   inp.on('error', () => {});
   const onData = (chunk: Buffer): void => {
@@ -84,12 +87,18 @@ export function proxyTerminal(masterFd: number): () => void {
     resize();
     process.stdout.on('resize', resize);
   }
-  return () => {
+  return async () => {
     stdin.off('data', onData);
     stdin.pause();
     if (isTty) stdin.setRawMode(false);
     process.stdout.off('resize', resize);
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
     out.destroy();
+    try {
+      fs.closeSync(masterFd);
+    } catch {
+      /* already closed */
+    }
   };
 }
 

@@ -54,7 +54,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     consoleSocket = receiver.socketPath;
   }
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
-  let stopProxy: (() => void) | undefined;
+  let stopProxy: (() => Promise<void>) | undefined;
   try {
     const ctx: ExecPlanContext = {
       containerPid: record.pid,
@@ -92,7 +92,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     return exitCodeOf(await init.exit);
   } finally {
     for (const [sig, h] of forwarders) process.off(sig, h);
-    if (stopProxy) stopProxy();
+    if (stopProxy) await stopProxy();
     if (receiver) receiver.close();
   }
 }

@@ -34,7 +34,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     receiver = await listenForConsole();
     consoleSocket = receiver.socketPath;
   }
-  let stopProxy: (() => void) | undefined;
+  let stopProxy: (() => Promise<void>) | undefined;
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
   try {
     const created = await createContainer({ ...opts, consoleSocket, mode: 'run' });
@@ -68,7 +68,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     return code;
   } finally {
     for (const [sig, h] of forwarders) process.off(sig, h);
-    if (stopProxy) stopProxy();
+    if (stopProxy) await stopProxy();
     if (receiver) receiver.close();
   }
 }
