@@ -161,12 +161,15 @@ int op_mknod(const struct op *op)
 		}
 		close(f);
 		int t = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0) {
+			r = fail(errno, "open %s", path);
+			goto out;
+		}
 		char p[64];
 		fd_path(p, t);
-		if (t < 0 || mount(fallback, p, NULL, MS_BIND, NULL) < 0)
+		if (mount(fallback, p, NULL, MS_BIND, NULL) < 0)
 			r = fail(errno, "bind %s on %s", fallback, path);
-		if (t >= 0)
-			close(t);
+		close(t);
 		goto out;
 	}
 	if (fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
