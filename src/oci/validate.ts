@@ -190,9 +190,11 @@ function checkMounts(spec: Obj): void {
     if (!isObj(m)) fail(f, 'must be an object');
     const dest = reqString(m, 'destination', `${f}.destination`);
     if (!isAbsolute(dest)) fail(`${f}.destination`, `must be an absolute path, got ${JSON.stringify(dest)}`);
-    optString(m, 'type', `${f}.type`);
-    optString(m, 'source', `${f}.source`);
-    optStringArray(m, 'options', `${f}.options`);
+    const type = optString(m, 'type', `${f}.type`);
+    const source = optString(m, 'source', `${f}.source`);
+    const options = optStringArray(m, 'options', `${f}.options`) ?? [];
+    const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+    if (bind && !source) fail(`${f}.source`, 'required for a bind mount');
     for (const k of ['uidMappings', 'gidMappings']) {
       const v = optArray(m, k, `${f}.${k}`);
       if (v && v.length > 0) unsupported(`${f}.${k}`, 'idmapped mounts are not supported by carton-runtime');

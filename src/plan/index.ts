@@ -133,6 +133,9 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
  */
 export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerSpec: Spec, extras: PlanExtras): Op[] {
   if (!process.args || process.args.length === 0) throw new CartonError('EINVAL_CONFIG', 'process.args: must not be empty');
+  if (!Number.isInteger(ctx.containerPid) || ctx.containerPid <= 0) {
+    throw new CartonError('EINTERNAL', `buildExecPlan: no container pid (${ctx.containerPid})`);
+  }
   const types = ctx.namespaces.length > 0 ? ctx.namespaces : (containerSpec.linux?.namespaces ?? []).map((n) => n.type);
   const ops: Op[] = [];
   ops.push(...oomScoreOps(process.oomScoreAdj ?? containerSpec.process?.oomScoreAdj));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCreatePlan, buildCreatePlanWithWarnings, buildExecPlan } from './index';
+import { describePlan } from './describe';
 import type { PlanContext, PlanExtras, CgroupView } from './inputs';
 import { CLONE, ForkMode, MountTargetKind, MOUNT_ATTR, MS, Op, OpCode } from './ops';
 import { validateSpec } from '../oci/validate';
@@ -408,4 +409,11 @@ test('bind: explicit rw/suid clear the source flags; /dev/ptmx devices are left 
   assert.equal(all(ops, OpCode.MKNOD).filter((n) => n.path === '/dev/ptmx').length, 0);
   const plain = buildCreatePlan(base(), ctx(), extras());
   assert.equal(all(plain, OpCode.MOUNT_SETATTR).filter((o) => o.attrClear !== 0).length, 0);
+});
+
+test('describePlan gives one readable line per op', () => {
+  const lines = describePlan(buildCreatePlan(base(), ctx(), extras()));
+  assert.ok(lines.includes('8 MOUNT mounts[0] (/proc): proc -> /proc [in-root+mkdir] (proc; -)'), lines.slice(0, 12).join('\n'));
+  assert.match(lines[lines.length - 1], /^\d+ EXEC process\.args\[0\] \(sleep\): \["sleep","1"\]$/);
+  assert.ok(lines.some((l) => /MOUNT mounts\[3\] \(\/sys\): sysfs -> \/sys .*ro,nosuid,nodev,noexec/.test(l)));
 });
