@@ -60,6 +60,7 @@ export class TarParser {
   private longName: string | undefined;
   private longLink: string | undefined;
   private entryCount = 0;
+  private consumed = 0;
 
   constructor(private readonly sink: TarSink, private readonly label = 'tar') {}
 
@@ -72,6 +73,7 @@ export class TarParser {
         const n = Math.min(want, chunk.length - off);
         const part = chunk.subarray(off, off + n);
         off += n;
+        this.consumed += n;
         if (this.state === 'pad') {
           this.padding -= n;
           if (this.padding === 0) this.state = 'header';
@@ -88,6 +90,7 @@ export class TarParser {
       this.pending.push(chunk.subarray(off, off + n));
       this.pendingLen += n;
       off += n;
+      this.consumed += n;
       if (this.pendingLen === BLOCK) {
         const block = Buffer.concat(this.pending, BLOCK);
         this.pending = [];
@@ -95,6 +98,11 @@ export class TarParser {
         this.header(block);
       }
     }
+  }
+
+  /** Bytes of input consumed; inside entry() it is the offset of the entry's body. */
+  get position(): number {
+    return this.consumed;
   }
 
   /** Call at end of input: a stream that stops inside an entry is truncated. */

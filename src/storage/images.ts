@@ -95,8 +95,10 @@ export class FileImageStore implements ImageStore {
         db.images.push(rec);
       }
       if (image.manifestDigest) {
+        // a manifest and its layer blobs go together: the last one recorded is what push/save use
         rec.manifestDigest = image.manifestDigest;
         rec.manifestMediaType = image.manifestMediaType;
+        rec.layers = image.layers;
       }
       rec.names = [...new Set([...rec.names, ...names])];
       rec.repoDigests = [...new Set([...rec.repoDigests, ...(image.repoDigests ?? [])])];

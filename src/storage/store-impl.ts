@@ -38,6 +38,7 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
       release();
     }
   };
+  const normalizeName = options.normalizeName ?? defaultNormalizeName;
   const blobs = new FileBlobStore(root, tempDir);
   let images!: FileImageStore;
   let snapshots!: FileSnapshotStore;
@@ -78,7 +79,7 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
     blobs,
     layers,
     withLock: (fn) => withLock('ex', fn),
-    normalizeName: options.normalizeName ?? defaultNormalizeName,
+    normalizeName,
     collect,
   });
   snapshots = new FileSnapshotStore(root, layers, images, tempDir);
@@ -99,6 +100,7 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
     lock: (mode: LockMode = 'ex'): Promise<Release> => lock.acquire(mode),
     withLock,
     tempDir,
+    normalizeName,
   };
 }
 

@@ -207,6 +207,8 @@ export interface Store {
   /** Take the store lock (blocks until granted). Metadata changes hold 'ex'. */
   lock(mode?: LockMode): Promise<Release>;
   withLock<T>(mode: LockMode, fn: () => Promise<T> | T): Promise<T>;
+  /** The store's name normaliser ("alpine" → "docker.io/library/alpine:latest"). */
+  normalizeName(name: string): string;
   /** A private temp directory under the store (same filesystem as blobs/layers). */
   tempDir(prefix: string): string;
 }
