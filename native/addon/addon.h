@@ -9,6 +9,16 @@
 
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path);
 napi_value throw_type(napi_env env, const char *msg);
+napi_value undefined(napi_env env);
+
+/* Fetch up to n arguments into argv[]; missing ones are undefined. */
+#define ARGS(n)                                                     \
+	size_t argc = n;                                            \
+	napi_value argv[n];                                         \
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);      \
+	for (size_t i_ = argc; i_ < n; i_++)                        \
+		napi_get_undefined(env, &argv[i_]);
+
 
 /* Argument helpers: return 0, or -1 with a TypeError thrown. Strings are malloc'd. */
 int arg_string(napi_env env, napi_value v, char **out, int nullable);
