@@ -140,6 +140,10 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
     if (store.layers.get(chains[i])) emit({ type: 'layer', id, status: 'Already exists' });
     else emit({ type: 'layer', id, status: needBlob[i] ? 'Pulling fs layer' : 'Download complete' });
   });
+  // As Docker shows it: layers beyond the first `concurrency` downloads wait their turn.
+  m.layers.filter((_, i) => needBlob[i]).slice(Math.max(1, opts.concurrency ?? 3)).forEach((l) => {
+    emit({ type: 'layer', id: shortId(l.digest), status: 'Waiting' });
+  });
 
   const downloadOne = async (l: Descriptor): Promise<void> => {
     const id = shortId(l.digest);

@@ -111,8 +111,13 @@ export class RegistryClient {
   async checkLogin(): Promise<void> {
     await this.ping();
     const res = await this.request('GET', '/v2/', [], {});
-    if (res.status !== 200) throw await errorFromResponse(res, { subject: `registry ${this.domain}`, hadCredentials: true });
+    if (res.status !== 200) throw await errorFromResponse(res, { subject: `registry ${this.domain}`, ...this.credState() });
     drain(res);
+  }
+
+  /** Whether credentials were sent, and whether they went straight to the registry (Basic). */
+  private credState(): { hadCredentials: boolean; basic: boolean } {
+    return { hadCredentials: this.auth.hasCredentials, basic: this.auth.scheme === 'basic' };
   }
 
   private httpReq(method: string, url: URL, headers: Record<string, string>, body?: Buffer | (() => Readable)) {
@@ -164,7 +169,7 @@ export class RegistryClient {
     const res = await this.request('GET', `/v2/${repo}/manifests/${reference}`, [pullScope(repo)], {
       accept: MANIFEST_ACCEPT.join(', '),
     });
-    if (res.status !== 200) throw await errorFromResponse(res, { subject: what, hadCredentials: this.auth.hasCredentials });
+    if (res.status !== 200) throw await errorFromResponse(res, { subject: what, ...this.credState() });
     const bytes = await readAll(res, MANIFEST_LIMIT);
     const digest = sha256(bytes);
     if (reference.includes(':') && reference !== digest) {
@@ -184,7 +189,7 @@ export class RegistryClient {
   async openBlob(repo: string, digest: string, expectedSize?: number): Promise<{ stream: Readable; size?: number }> {
     const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, [pullScope(repo)], {});
     if (res.status !== 200) {
-      throw await errorFromResponse(res, { subject: `blob ${digest} in ${this.domain}/${repo}`, hadCredentials: this.auth.hasCredentials });
+      throw await errorFromResponse(res, { subject: `blob ${digest} in ${this.domain}/${repo}`, ...this.credState() });
     }
     const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
     if (len !== undefined && expectedSize !== undefined && expectedSize >= 0 && len !== expectedSize) {
@@ -219,7 +224,7 @@ export class RegistryClient {
     drain(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw await errorFromResponse(res, { subject: `blob ${digest} in ${this.domain}/${repo}`, hadCredentials: this.auth.hasCredentials });
+    throw await errorFromResponse(res, { subject: `blob ${digest} in ${this.domain}/${repo}`, ...this.credState() });
   }
 
   /** Try a cross-repository mount; true when the registry linked the blob without an upload. */
@@ -250,7 +255,7 @@ export class RegistryClient {
     opts: { chunkSize?: number } = {},
   ): Promise<void> {
     const subject = `blob ${blob.digest} to ${this.domain}/${repo}`;
-    const ctx = { subject, hadCredentials: this.auth.hasCredentials };
+    const ctx = { subject, ...this.credState() };
     const start = await this.request('POST', `/v2/${repo}/blobs/uploads/`, [pushScope(repo)], {}, Buffer.alloc(0));
     if (start.status !== 202 || !start.headers.location) throw await errorFromResponse(start, ctx);
     drain(start);
@@ -286,7 +291,7 @@ export class RegistryClient {
       'content-type': mediaType,
     }, bytes);
     if (res.status !== 201 && res.status !== 200) {
-      throw await errorFromResponse(res, { subject: `manifest ${this.domain}/${repo}:${reference}`, hadCredentials: this.auth.hasCredentials });
+      throw await errorFromResponse(res, { subject: `manifest ${this.domain}/${repo}:${reference}`, ...this.credState() });
     }
     drain(res);
     const digest = sha256(bytes);

@@ -40,6 +40,8 @@ export interface ErrorContext {
   subject: string;
   /** Whether credentials were sent (decides the login hint). */
   hadCredentials?: boolean;
+  /** The registry checks credentials itself (Basic): a 401 then means they are wrong. */
+  basic?: boolean;
 }
 
 /** Build the error for a non-success response, consuming its body. */
@@ -59,7 +61,9 @@ export async function errorFromResponse(res: HttpResponse, ctx: ErrorContext): P
     return new CartonError('ENOTFOUND', `blob unknown: ${ctx.subject} not found`);
   }
   let message: string;
-  if (first?.code) {
+  if (res.status === 401 && ctx.hadCredentials && ctx.basic) {
+    message = 'unauthorized: incorrect username or password';
+  } else if (first?.code) {
     message = `${phrase(first.code)}: ${first.message ?? phrase(first.code)}`;
   } else {
     message = STATUS_TEXT[res.status] ?? `HTTP ${res.status}`;
