@@ -171,3 +171,15 @@ test('without READY (exec), ready resolves once the forked process has exec\'d, 
   assert.deepEqual(await h.exit, { code: 143, signal: 'SIGTERM' });
   await h.done;
 });
+
+test('a failing beforePlan kills the init before any op runs; a missing binary is an internal error', async () => {
+  const marker = path.join(c.dir, 'never-written');
+  const h = startInit({
+    ops: [{ op: OpCode.WRITE_FILE, source: 'x', path: marker, content: 'x' }],
+    beforePlan: () => { throw new CartonError('EKERNEL', 'cgroup placement failed'); },
+  });
+  await assert.rejects(h.done, { message: 'cgroup placement failed' });
+  assert.equal(fs.existsSync(marker), false);
+  const missing = startInit({ ops: [], initPath: path.join(c.dir, 'no-such-init') });
+  await assert.rejects(missing.done, (e: CartonError) => e.code === 'EINTERNAL' && /cannot start carton-init/.test(e.message));
+});
