@@ -29,11 +29,13 @@ need_pkgs=()
 command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || need_pkgs+=(linux-image-amd64)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v xz >/dev/null || need_pkgs+=(xz-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   # Another apt run may hold the lock (packages are installed while we work): wait for it.
-  for _ in $(seq 1 60); do
+  for try in $(seq 1 60); do
     if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}" >&2; then break; fi
+    [ "$try" = 1 ] && apt-get update -q >&2 || true
     sleep 10
   done
 fi
@@ -118,7 +120,10 @@ $B sync
 $B poweroff -f
 INIT
   chmod 755 "$root/init"
-  (cd "$root" && find . | cpio -o -H newc --quiet) > "$build/initramfs.cpio"
+  cpio=cpio
+  command -v cpio >/dev/null || cpio="/bin/busybox cpio"
+  [ "$cpio" = cpio ] && cpio="cpio --quiet"
+  (cd "$root" && find . | $cpio -o -H newc) > "$build/initramfs.cpio"
   rm -rf "$root"
   touch "$build/ready"
 fi

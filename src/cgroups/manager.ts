@@ -19,6 +19,8 @@ import { planResources } from './resources';
 import { deviceTransition, emulateRules, parseDevicesList, ruleLine } from './devices';
 import { CgroupStats, readStats } from './stats';
 import type { ResourceNote } from './writes';
+import type { CgroupView } from '../plan/inputs';
+import { cgroupView } from './view';
 
 export type FreezerState = 'THAWED' | 'FREEZING' | 'FROZEN';
 
@@ -39,6 +41,8 @@ export interface CgroupManager {
   stats(): CgroupStats;
   oomKilled(): boolean;
   destroy(): void;
+  /** What /sys/fs/cgroup shows inside the container, for the planner. */
+  view(): CgroupView;
 }
 
 export interface OpenCgroupsOptions {
@@ -181,6 +185,7 @@ class Manager implements CgroupManager {
         hierarchy: 'devices', file: r.allow ? 'devices.allow' : 'devices.deny', value: ruleLine(r), field: 'linux.resources.devices',
       })));
     }
+    if (this.paths[UNIFIED]) enableV2Controllers(this.paths[UNIFIED], plan, this.isPureV2());
     applyPlan(this.paths, plan);
     if (plan.devices) loadDeviceProgram(this.paths[UNIFIED], plan.devices);
   }
@@ -242,6 +247,10 @@ class Manager implements CgroupManager {
   pids(): number[] {
     const dir = this.procsDir();
     return dir ? pidsRecursive(dir) : [];
+  }
+
+  view(): CgroupView {
+    return cgroupView(hostLayout(), this.paths);
   }
 
   stats(): CgroupStats {

@@ -133,6 +133,10 @@ test('limits are applied, read back, updated; process joins, freezes, shows in p
   assert.ok((stats.memory.usage.usage ?? 0) > 0, JSON.stringify(stats.memory.usage));
   assert.equal(stats.memory.usage.limit, 128 * 1024 * 1024);
   assert.equal(typeof stats.cpu.usage.user, 'number');
+  const view = m.view();
+  assert.equal(view.kind, layout.kind);
+  if (V2) assert.deepEqual(view.mounts, [{ subdir: '', hostPath: m.paths[UNIFIED] }]);
+  else assert.ok(view.mounts.some((v) => v.subdir === 'memory' && v.hostPath === m.paths.memory));
   assert.equal(m.oomKilled(), false);
 
   // A later process (delete) rebuilds the manager from the saved state.
