@@ -144,3 +144,27 @@ test('user namespace: maps written at SYNC, devices bound when mknod is refused,
   assert.deepEqual(r.exit, { code: 0 }, r.err);
   assert.equal(r.out.replace(/ +/g, ' '), ' 0 100000 65536\nnull-ok\n1,3\nro-ok\n');
 });
+
+test('preserveFds: fd 3 of the caller reaches the container, the init socket does not', async (t) => {
+  const file = path.join(c.dir, 'preserved.txt');
+  fs.writeFileSync(file, 'preserved-content\n');
+  const fd = fs.openSync(file, 'r');
+  t.after(() => fs.closeSync(fd));
+  // A child Node process whose fd 3 is the file runs the container, as an engine passing --preserve-fds 1 would.
+  const script = `
+    const { startInit } = require(${JSON.stringify(path.resolve(__dirname, '../../src/native/init-driver.js'))});
+    const { containerOps } = require(${JSON.stringify(path.resolve(__dirname, './helpers.js'))});
+    const h = startInit({ preserveFds: 1, ops: containerOps(${JSON.stringify(c.rootfs)}, {
+      preserveFds: 1, args: ['sh', '-c', 'cat <&3; ls /proc/self/fd | tr "\\\\n" " "'] }) });
+    h.done.catch((e) => { console.error(e.message); process.exitCode = 1; });`;
+  const r = await new Promise<{ out: string; err: string; code: number | null }>((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe', fd] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { err += d; });
+    child.on('close', (code) => resolve({ out, err, code }));
+  });
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, 'preserved-content\n0 1 2 3 4 ');
+});
