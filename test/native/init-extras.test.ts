@@ -168,3 +168,20 @@ test('preserveFds: fd 3 of the caller reaches the container, the init socket doe
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, 'preserved-content\n0 1 2 3 4 ');
 });
+
+test('WRITE_FILE (sysctl in the container\'s net namespace), SETDOMAINNAME, PERSONALITY, default umask', async () => {
+  const sysctl = '/proc/sys/net/ipv4/ip_unprivileged_port_start';
+  const before = fs.readFileSync(sysctl, 'utf8');
+  const r = await runOps(containerOps(c.rootfs, {
+    args: ['sh', '-c', `cat ${sysctl} /proc/sys/kernel/domainname; uname -m; umask`],
+    mounts: [{ op: OpCode.WRITE_FILE, source: 'linux.sysctl (net.ipv4.ip_unprivileged_port_start)', path: sysctl, content: '80' }],
+    process: [
+      { op: OpCode.SETDOMAINNAME, source: 'domainname', name: 'carton.test' },
+      { op: OpCode.PERSONALITY, source: 'linux.personality.domain (LINUX32)', domain: 0x0008 },
+      { op: OpCode.SET_DUMPABLE, source: 'test', dumpable: true },
+    ],
+  }));
+  assert.equal(r.error, undefined, String(r.error));
+  assert.equal(r.out, '80\ncarton.test\ni686\n0022\n');
+  assert.equal(fs.readFileSync(sysctl, 'utf8'), before, 'the host value is unchanged');
+});
