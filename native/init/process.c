@@ -139,9 +139,11 @@ int op_caps(const struct op *op)
 		return fail(errno, "capset");
 	/* Up to the last cap this kernel knows (PR_CAPBSET_READ fails past cap_last_cap). */
 	for (int cap = 0; cap < 64; cap++) {
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+		int in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (in_set < 0)
 			break;
-		if (!(bnd & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+		/* Dropping needs CAP_SETPCAP even for a cap already gone: only touch present ones. */
+		if (in_set == 1 && !(bnd & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return fail(errno, "drop bounding capability %d", cap);
 	}
 	if (capset3(eff, perm, inh) < 0)
