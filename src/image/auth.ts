@@ -148,6 +148,7 @@ function keyFor(domain: string): string {
 
 export interface LoginOptions extends AuthFileOptions {
   tlsVerify?: boolean;
+  certDirs?: string[];
 }
 
 /**
@@ -158,7 +159,7 @@ export async function login(registry: string | undefined, username: string, pass
   const domain = normalizeRegistry(registry);
   if (!username) throw new CartonError('EINVAL_CONFIG', 'login: username is empty', { exitCode: 125 });
   if (!password) throw new CartonError('EINVAL_CONFIG', 'login: password is empty', { exitCode: 125 });
-  const client = new RegistryClient(domain, { tlsVerify: opts.tlsVerify, credentials: { username, password } });
+  const client = new RegistryClient(domain, { tlsVerify: opts.tlsVerify, certDirs: opts.certDirs, credentials: { username, password } });
   await client.checkLogin();
   const file = defaultAuthFile(opts);
   const data = readAuthFile(file) ?? {};

@@ -28,6 +28,8 @@ export interface PullOptions {
   platform?: string | Platform;
   /** false: accept self-signed certificates and plain HTTP. Loopback registries never need it. */
   tlsVerify?: boolean;
+  /** certs.d directories (`--cert-dir`). */
+  certDirs?: string[];
   /** Credentials to use; default: looked up in the auth file (see auth.ts). */
   credentials?: Credentials;
   /** Auth file to read credentials from (`--authfile`). */
@@ -85,6 +87,7 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
   const credentials = opts.credentials ?? lookupCredentials(ref.domain, { authFile: opts.authFile });
   const client = new RegistryClient(ref.domain, {
     tlsVerify: opts.tlsVerify,
+    certDirs: opts.certDirs,
     credentials,
     onRetry: (what, attempt, reason) => emit({ type: 'retry', what, attempt, reason }),
   });

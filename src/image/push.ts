@@ -22,6 +22,8 @@ export interface PushOptions {
   /** Where to push (`host/repo:tag`); default: the image reference itself. */
   destination?: string;
   tlsVerify?: boolean;
+  /** certs.d directories (`--cert-dir`). */
+  certDirs?: string[];
   credentials?: Credentials;
   authFile?: string;
   onProgress?: (event: PushEvent) => void;
@@ -98,6 +100,7 @@ export async function push(source: string, opts: PushOptions): Promise<PushResul
   const credentials = opts.credentials ?? lookupCredentials(dest.domain, { authFile: opts.authFile, repository: dest.path });
   const client = new RegistryClient(dest.domain, {
     tlsVerify: opts.tlsVerify,
+    certDirs: opts.certDirs,
     credentials,
     onRetry: (what, attempt, reason) => emit({ type: 'retry', what, attempt, reason }),
   });

@@ -91,6 +91,39 @@ describe('anonymous registry', () => {
   });
 });
 
+describe('TLS registry', () => {
+  let reg: TestRegistry;
+  let certDir: string;
+  before(async () => {
+    reg = await startRegistry({ kind: 'none' }, { tls: true });
+    registries.push(reg);
+    certDir = path.join(layoutDir, 'certs.d');
+    fs.mkdirSync(path.join(certDir, reg.host), { recursive: true });
+    fs.copyFileSync(reg.caCertPath!, path.join(certDir, reg.host, 'ca.crt'));
+  });
+
+  test('a loopback registry is reached over HTTPS without verification by default', async () => {
+    const c = new RegistryClient(reg.host);
+    await c.ping();
+    await assert.rejects(c.getManifest('nope', 'latest'), { code: 'ENOTFOUND' });
+  });
+
+  test('--tls-verify=true refuses an untrusted certificate, with a hint', async () => {
+    const c = new RegistryClient(reg.host, { tlsVerify: true, certDirs: [] });
+    await assert.rejects(c.ping(), (err: Error & { hint?: string }) => {
+      assert.match(err.message, new RegExp(`pinging registry ${reg.host}: .*(certificate|self.signed)`, 'i'));
+      assert.match(err.hint ?? '', /certs\.d/);
+      return true;
+    });
+  });
+
+  test('a CA in certs.d/<host>/ca.crt is trusted', async () => {
+    const c = new RegistryClient(reg.host, { tlsVerify: true, certDirs: [certDir] });
+    await c.ping();
+    await assert.rejects(c.getManifest('nope', 'latest'), { code: 'ENOTFOUND' });
+  });
+});
+
 describe('Basic auth registry', () => {
   let reg: TestRegistry;
   before(async () => {

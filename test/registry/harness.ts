@@ -7,6 +7,7 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -26,6 +27,8 @@ export interface TestRegistry {
   /** The registry's storage root (tests tamper with blobs here). */
   storageDir: string;
   tokenServer?: TokenServer;
+  /** The certificate the registry serves when started with tls. */
+  caCertPath?: string;
   /** Path of a blob's data file inside the storage dir. */
   blobPath(digest: string): string;
   stop(): Promise<void>;
@@ -42,12 +45,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-function waitReady(port: number, proc: ChildProcess, log: () => string): Promise<void> {
+function waitReady(port: number, proc: ChildProcess, log: () => string, tls: boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       if (proc.exitCode !== null) return reject(new Error(`docker-registry exited ${proc.exitCode}: ${log()}`));
-      const req = http.get({ host: '127.0.0.1', port, path: '/v2/' }, (res) => {
+      const get = tls ? https.get : http.get;
+      const req = get({ host: '127.0.0.1', port, path: '/v2/', rejectUnauthorized: false }, (res) => {
         res.resume();
         resolve();
       });
@@ -64,8 +68,13 @@ function yamlQuote(s: string): string {
   return JSON.stringify(s);
 }
 
+export interface RegistryOptions {
+  /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 (path in caCertPath). */
+  tls?: boolean;
+}
+
 /** Start a registry; call stop() in `after`. */
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-registry-'));
   const storageDir = path.join(dir, 'storage');
   fs.mkdirSync(storageDir);
@@ -94,11 +103,23 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
         `    issuer: ${yamlQuote(tokenServer.issuer)}\n` +
         `    rootcertbundle: ${yamlQuote(tokenServer.certPath)}\n`;
     }
+    let tlsYaml = '';
+    let caCertPath: string | undefined;
+    if (opts.tls) {
+      caCertPath = path.join(dir, 'registry-cert.pem');
+      const keyPath = path.join(dir, 'registry-key.pem');
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', caCertPath, '-days', '2',
+        '-subj', '/CN=carton-test-registry', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ], { stdio: 'pipe' });
+      tlsYaml = `  tls:\n    certificate: ${yamlQuote(caCertPath)}\n    key: ${yamlQuote(keyPath)}\n`;
+    }
     const config =
       'version: 0.1\n' +
       'log:\n  level: error\n  accesslog:\n    disabled: true\n' +
       `storage:\n  filesystem:\n    rootdirectory: ${yamlQuote(storageDir)}\n  delete:\n    enabled: true\n` +
       `http:\n  addr: 127.0.0.1:${port}\n  secret: carton-test-secret\n` +
+      tlsYaml +
       authYaml;
     const configPath = path.join(dir, 'config.yml');
     fs.writeFileSync(configPath, config);
@@ -106,7 +127,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     const proc = spawn(REGISTRY_BIN, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (output = (output + d).slice(-4000)));
     proc.stderr!.on('data', (d) => (output = (output + d).slice(-4000)));
-    await waitReady(port, proc, () => output);
+    await waitReady(port, proc, () => output, opts.tls === true);
     const stop = async (): Promise<void> => {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
@@ -123,6 +144,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
       port,
       storageDir,
       tokenServer,
+      caCertPath,
       blobPath: (digest: string) => {
         const hex = digest.replace(/^sha256:/, '');
         return path.join(storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');

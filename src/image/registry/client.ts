@@ -20,7 +20,8 @@ import { isLoopbackRegistry, registryApiHost } from '../reference';
 import { AuthSession, Credentials } from './auth-session';
 import { parseChallenges } from './challenge';
 import { errorFromResponse } from './errors';
-import { DEFAULT_RETRY, HttpResponse, RetryPolicy, drain, readAll, sendWithRetry } from './http';
+import { loadRegistryCerts } from './certs';
+import { DEFAULT_RETRY, HttpResponse, RetryPolicy, TlsMaterial, drain, readAll, sendWithRetry } from './http';
 
 export type { Credentials } from './auth-session';
 
@@ -28,8 +29,14 @@ export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManif
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
 
 export interface RegistryClientOptions {
-  /** false: accept any certificate and allow plain HTTP (`--tls-verify=false`). */
+  /**
+   * false: accept any certificate and allow plain HTTP (`--tls-verify=false`).
+   * true: require verified HTTPS even for a loopback registry.
+   * Unset: verified HTTPS, except loopback registries (insecure, as Docker treats them).
+   */
   tlsVerify?: boolean;
+  /** certs.d directories (`--cert-dir`); default /etc/containers/certs.d, /etc/docker/certs.d. */
+  certDirs?: string[];
   credentials?: Credentials;
   retry?: RetryPolicy;
   timeoutMs?: number;
@@ -59,14 +66,16 @@ export class RegistryClient {
   private readonly insecure: boolean;
   private readonly auth: AuthSession;
   private readonly retry: RetryPolicy;
+  private readonly tls: TlsMaterial | undefined;
   private base: URL | undefined;
   private pinging: Promise<void> | undefined;
 
   constructor(readonly domain: string, private readonly opts: RegistryClientOptions = {}) {
     this.apiHost = registryApiHost(domain);
-    this.insecure = opts.tlsVerify === false || isLoopbackRegistry(domain);
+    this.insecure = opts.tlsVerify === false || (opts.tlsVerify === undefined && isLoopbackRegistry(domain));
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.auth = new AuthSession(opts.credentials, opts.tlsVerify === false || isLoopbackRegistry(domain), this.retry);
+    this.tls = loadRegistryCerts(this.apiHost, opts.certDirs);
+    this.auth = new AuthSession(opts.credentials, this.insecure, this.retry);
   }
 
   /** `GET /v2/`: pick the scheme and learn the authentication challenge. */
@@ -103,7 +112,9 @@ export class RegistryClient {
     const tlsProblem = typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|EPROTO/.test(e.code);
     throw new CartonError('EREGISTRY', `pinging registry ${this.domain}: ${e?.message ?? String(lastErr)}`, {
       cause: lastErr,
-      hint: tlsProblem && !this.insecure ? 'for a registry without a trusted certificate, use --tls-verify=false' : undefined,
+      hint: tlsProblem && !this.insecure
+        ? `trust its CA in /etc/containers/certs.d/${this.apiHost}/ca.crt, or use --tls-verify=false`
+        : undefined,
     });
   }
 
@@ -121,7 +132,7 @@ export class RegistryClient {
   }
 
   private httpReq(method: string, url: URL, headers: Record<string, string>, body?: Buffer | (() => Readable)) {
-    return { method, url, headers, body, insecureTls: this.insecure, timeoutMs: this.opts.timeoutMs };
+    return { method, url, headers, body, insecureTls: this.insecure, tls: this.tls, timeoutMs: this.opts.timeoutMs };
   }
 
   /** One authorized request; a 401 refreshes the challenge/token once and retries. */

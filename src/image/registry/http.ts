@@ -13,11 +13,37 @@
 import * as http from 'http';
 import * as https from 'https';
 import type { Readable } from 'stream';
+import * as tls from 'tls';
 import { CartonError } from '../../common/errors';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
 const insecureHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+
+/** Extra TLS material for one registry (from certs.d): CAs to trust, a client certificate. */
+export interface TlsMaterial {
+  /** Identifies the material (the directory it came from), to share one agent per registry. */
+  key: string;
+  ca?: Buffer[];
+  cert?: Buffer;
+  privateKey?: Buffer;
+}
+
+const customAgents = new Map<string, https.Agent>();
+
+function agentFor(material: TlsMaterial, insecure: boolean): https.Agent {
+  const k = `${insecure ? 'insecure' : 'verify'}:${material.key}`;
+  let a = customAgents.get(k);
+  if (!a) {
+    // Added CAs extend the system's roots rather than replacing them.
+    const ca = material.ca?.length ? [...tls.rootCertificates, ...material.ca.map((b) => b.toString('utf8'))] : undefined;
+    a = new https.Agent({
+      keepAlive: true, maxSockets: 16, rejectUnauthorized: !insecure, ca, cert: material.cert, key: material.privateKey,
+    });
+    customAgents.set(k, a);
+  }
+  return a;
+}
 
 export interface HttpRequest {
   method: string;
@@ -27,6 +53,8 @@ export interface HttpRequest {
   body?: Buffer | (() => Readable);
   /** Accept any TLS certificate (`--tls-verify=false`). */
   insecureTls?: boolean;
+  /** CAs / client certificate for this registry. */
+  tls?: TlsMaterial;
   /** Idle-socket timeout (no bytes for this long fails the request). */
   timeoutMs?: number;
   maxRedirects?: number;
@@ -75,7 +103,13 @@ function once(req: HttpRequest, url: URL, headers: Record<string, string>): Prom
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
     const mod = isHttps ? https : http;
-    const agent = isHttps ? (req.insecureTls ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    const agent = !isHttps
+      ? httpAgent
+      : req.tls
+        ? agentFor(req.tls, req.insecureTls === true)
+        : req.insecureTls
+          ? insecureHttpsAgent
+          : httpsAgent;
     const bodyBuf = Buffer.isBuffer(req.body) ? req.body : undefined;
     const h: Record<string, string> = { ...headers };
     if (bodyBuf) h['content-length'] = String(bodyBuf.length);
@@ -123,9 +157,10 @@ export async function send(req: HttpRequest): Promise<HttpResponse> {
   let url = req.url;
   let headers = { ...(req.headers ?? {}) };
   let method = req.method;
+  let material = req.tls;
   const max = req.maxRedirects ?? 10;
   for (let hop = 0; ; hop++) {
-    const res = await once({ ...req, method }, url, headers);
+    const res = await once({ ...req, method, tls: material }, url, headers);
     const loc = res.headers.location;
     const redirect = [301, 302, 303, 307, 308].includes(res.status) && loc !== undefined;
     // Only GET/HEAD follow: an upload's Location is an answer, not a redirect.
@@ -135,6 +170,7 @@ export async function send(req: HttpRequest): Promise<HttpResponse> {
     const next = new URL(loc, url);
     if (!sameOrigin(next, req.url)) {
       headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+      material = undefined; // the registry's client certificate is not for other hosts either
     }
     if (res.status === 303) method = 'GET';
     url = next;
