@@ -183,3 +183,21 @@ test('a failing beforePlan kills the init before any op runs; a missing binary i
   const missing = startInit({ ops: [], initPath: path.join(c.dir, 'no-such-init') });
   await assert.rejects(missing.done, (e: CartonError) => e.code === 'EINTERNAL' && /cannot start carton-init/.test(e.message));
 });
+
+test('FORK WAIT: SIGTERM/SIGINT to the waiting parent do not lose the child\'s exit status', async () => {
+  const h = startInit({
+    ops: [
+      { op: OpCode.FORK, source: 'fork', mode: ForkMode.WAIT },
+      { op: OpCode.EXEC, source: 'process.args', argv: ['/bin/sleep', '5'], env: [] },
+    ],
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  await h.ready;
+  process.kill(h.initPid, 'SIGTERM');
+  process.kill(h.initPid, 'SIGINT');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(alive(h.initPid), 'the waiting parent is still there');
+  h.kill('SIGKILL');
+  assert.deepEqual(await h.exit, { code: 137, signal: 'SIGKILL' });
+  await h.done;
+});
