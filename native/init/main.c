@@ -38,6 +38,7 @@ void send_error_and_exit(uint32_t index, int err, const char *msg, int code)
 	_exit(code);
 }
 
+#define CARTON_MFD_EXEC 0x0010U /* MFD_EXEC; glibc 2.36 headers lack it */
 #define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* CVE-2019-5736: run from a sealed anonymous copy so that nothing in a container can
@@ -52,7 +53,11 @@ static void reexec_from_sealed_memfd(char **argv, char **envp)
 		close(exe);
 		return;
 	}
-	int mfd = memfd_create("carton-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* With vm.memfd_noexec=1 a memfd is only executable when asked for (MFD_EXEC, Linux 6.3);
+	 * older kernels reject the flag. */
+	int mfd = memfd_create("carton-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | CARTON_MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create("carton-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		send_error_and_exit(NO_OP_INDEX, errno, "memfd_create", 1);
 	struct stat sb;
