@@ -101,7 +101,10 @@ class Manager implements CgroupManager {
         this.mkdirs(dir);
         if (key === 'cpuset') this.inheritCpuset(dir);
       }
-      if (this.paths[UNIFIED]) enableV2Controllers(this.paths[UNIFIED], plan, this.isPureV2());
+      if (this.paths[UNIFIED]) {
+        enableV2Controllers(this.paths[UNIFIED], plan, this.isPureV2());
+        checkDomain(this.paths[UNIFIED]);
+      }
       applyPlan(this.paths, plan);
       if (plan.devices) loadDeviceProgram(this.paths[UNIFIED], plan.devices);
     } catch (err) {
@@ -170,13 +173,7 @@ class Manager implements CgroupManager {
     const current = mem ? readNumber(mem, 'memory.limit_in_bytes') : undefined;
     const plan = planResources(resources, controllerPlacement(this.paths), { currentMemoryLimit: current });
     this.notes.push(...plan.notes);
-    const limit = resources.memory?.limit;
-    if (resources.memory?.checkBeforeUpdate && limit && limit > 0 && this.paths[UNIFIED] && !mem) {
-      const usage = readNumber(this.paths[UNIFIED], 'memory.current') ?? 0;
-      if (usage > limit) {
-        throw new CartonError('EINVAL_CONFIG', `linux.resources.memory.limit: ${limit} is below the current usage ${usage}`);
-      }
-    }
+    if (resources.memory?.checkBeforeUpdate && this.paths[UNIFIED] && !mem) checkMemoryUsage(this.paths[UNIFIED], resources);
     if (resources.devices && this.paths.devices) {
       // Move the running container's device list by differences, not through "deny all".
       const current = parseDevicesList(tryRead(this.paths.devices, 'devices.list') ?? '');
@@ -308,6 +305,30 @@ class Manager implements CgroupManager {
         }
       }
       sleepSync(i < 10 ? 2 : 20);
+    }
+  }
+}
+
+/**
+ * A v2 cgroup under a parent that holds processes while it has controllers enabled is
+ * "domain invalid": no process can join it. Say so now rather than EOPNOTSUPP later.
+ */
+function checkDomain(dir: string): void {
+  const type = (tryRead(dir, 'cgroup.type') ?? '').trim();
+  if (type === 'domain invalid') {
+    throw new CartonError('EKERNEL', `linux.cgroupsPath: ${dir} cannot hold processes (cgroup.type is "domain invalid")`, {
+      hint: 'a parent cgroup holds processes and has controllers enabled; choose a path under a cgroup without processes',
+    });
+  }
+}
+
+/** memory.checkBeforeUpdate: refuse limits at or below what the container already uses (v2). */
+function checkMemoryUsage(dir: string, resources: LinuxResources): void {
+  const usage = readNumber(dir, 'memory.current');
+  if (usage === undefined) return; // best effort, as runc
+  for (const [field, value] of [['swap', resources.memory?.swap], ['limit', resources.memory?.limit]] as const) {
+    if (value !== undefined && value > 0 && value <= usage) {
+      throw new CartonError('EINVAL_CONFIG', `linux.resources.memory.${field}: ${value} is not above the current usage ${usage}`);
     }
   }
 }

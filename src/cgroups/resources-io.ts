@@ -130,6 +130,9 @@ export function planUnified(unified: Record<string, string>, placement: Controll
         throw new CartonError('EUNSUPPORTED', `${field}: the ${controller} controller is not available in cgroup v2 on this host`);
       }
     }
-    plan.writes.push({ hierarchy: 'unified', file: key, value: String(value), field });
+    // Multi-line values (io.max for several devices) are one write per line.
+    for (const line of String(value).split('\n')) {
+      if (line.trim() !== '' || !String(value).includes('\n')) plan.writes.push({ hierarchy: 'unified', file: key, value: line, field });
+    }
   }
 }

@@ -126,6 +126,7 @@ test('unified: raw writes on v2, errors on v1 and for controllers cgroup2 lacks 
     'unified/memory.high=1000 <linux.resources.unified["memory.high"]>',
     'unified/cgroup.max.depth=3 <linux.resources.unified["cgroup.max.depth"]>',
   ]);
+  assert.deepEqual(planResources({ unified: { 'io.max': '8:0 rbps=1\n8:16 wbps=2\n' } }, V2).writes.map((w) => w.value), ['8:0 rbps=1', '8:16 wbps=2']);
   assert.throws(() => planResources({ unified: { 'memory.high': '1' } }, V1), isErr('EUNSUPPORTED', /needs cgroup v2/));
   assert.throws(() => planResources({ unified: { 'memory.high': '1' } }, HYBRID), isErr('EUNSUPPORTED', /memory controller is not available in cgroup v2/));
   assert.throws(() => planResources({ unified: { '../x': '1' } }, V2), isErr('EINVAL_CONFIG', /not a cgroup file name/));

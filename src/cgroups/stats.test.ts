@@ -29,7 +29,7 @@ test('v2 stats in runc events shape', () => {
   assert.deepEqual(s.cpu, { usage: { total: 1500000, kernel: 500000, user: 1000000 }, throttling: { periods: 3, throttledPeriods: 1, throttledTime: 7000 } });
   assert.deepEqual(s.memory.usage, { limit: 18446744073709551615, usage: 4096, max: 8192, failcnt: 2 });
   assert.equal(s.memory.cache, 3000);
-  assert.deepEqual(s.memory.swap, { limit: 0, failcnt: 0 });
+  assert.deepEqual(s.memory.swap, { limit: 18446744073709551615, usage: 4096, failcnt: 0 });
   assert.deepEqual(s.pids, { current: 3 });
   assert.deepEqual(s.blkio.ioServiceBytesRecursive, [{ major: 8, minor: 0, op: 'Read', value: 100 }, { major: 8, minor: 0, op: 'Write', value: 200 }]);
   assert.deepEqual(s.cpuset.cpus, [0, 1, 3]);

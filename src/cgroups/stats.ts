@@ -109,10 +109,12 @@ function memoryStats(locate: Locate): CgroupStats['memory'] {
     max: readNumber(m.dir, 'memory.peak'),
     failcnt: events.max ?? 0,
   }) as MemoryEntry;
+  // v2 counts swap alone; report memory+swap as v1 does (and runc on v2).
   const swapCurrent = readNumber(m.dir, 'memory.swap.current');
+  const swapMax = readNumber(m.dir, 'memory.swap.max');
   const swap = drop({
-    limit: readNumber(m.dir, 'memory.swap.max') ?? UNLIMITED,
-    usage: swapCurrent,
+    limit: swapMax === undefined || usage.limit === UNLIMITED ? UNLIMITED : swapMax + usage.limit,
+    usage: swapCurrent === undefined ? undefined : swapCurrent + (usage.usage ?? 0),
     failcnt: readKeyValues(m.dir, 'memory.swap.events').max ?? 0,
   }) as MemoryEntry;
   return drop({ cache: raw.file, usage: fixEntry(usage), swap: fixEntry(swap), kernel: empty(), kernelTCP: empty(), raw });
