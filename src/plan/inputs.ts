@@ -12,7 +12,15 @@ export interface CgroupView {
    * ("memory", "cpu,cpuacct", "unified"); "" means /sys/fs/cgroup itself (pure v2).
    * `hostPath` is the container's own cgroup directory in that hierarchy on the host.
    */
-  mounts: { subdir: string; hostPath: string }[];
+  mounts: {
+    subdir: string;
+    hostPath: string;
+    /**
+     * v1: the -o data of a fresh mount of this hierarchy in a cgroup namespace
+     * ("cpu,cpuacct", "name=systemd"). Optional: derived from `subdir` when absent.
+     */
+    mountData?: string;
+  }[];
   /** Symlinks under /sys/fs/cgroup, e.g. { name: 'cpu', target: 'cpu,cpuacct' }. */
   links: { name: string; target: string }[];
 }

@@ -63,6 +63,9 @@ test('cgroup mount expands from the view', () => {
   withNs.linux!.namespaces!.push({ type: 'cgroup' });
   const nsOps = all(buildCreatePlan(withNs, ctx(), extras()), OpCode.MOUNT).filter((o) => o.source.startsWith('mounts[4]'));
   assert.deepEqual(nsOps.map((o) => [o.fstype, o.data]), [['tmpfs', 'mode=755'], ['cgroup', 'cpu'], ['cgroup', 'memory'], ['cgroup2', '']]);
+  const named = { kind: 'v1' as const, mounts: [{ subdir: 'systemd', hostPath: '/x' }, { subdir: 'elogind', hostPath: '/y', mountData: 'name=elogind' }], links: [] };
+  const namedOps = all(buildCreatePlan(withNs, ctx({ cgroupView: named }), extras()), OpCode.MOUNT).filter((o) => o.source.startsWith('mounts[4]'));
+  assert.deepEqual(namedOps.map((o) => o.data), ['mode=755', 'name=systemd', 'name=elogind']);
 
   const v2 = all(buildCreatePlan(base(), ctx({ cgroupView: V2 }), extras()), OpCode.MOUNT).filter((o) => o.source.startsWith('mounts[4]'));
   assert.deepEqual(v2.map((o) => [o.device, o.fstype, o.flags & MS.BIND]), [['/sys/fs/cgroup/c1', '', MS.BIND]]);

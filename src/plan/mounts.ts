@@ -171,7 +171,7 @@ function planCgroupMount(
     const target = `${dest}/${h.subdir}`;
     if (!cgroupns) ops.push(mount(h.hostPath, target, '', flags | MS.BIND | MS.REC, ''));
     else if (h.subdir === 'unified') ops.push(mount('cgroup2', target, 'cgroup2', flags, ''));
-    else ops.push(mount('cgroup', target, 'cgroup', flags, v1MountData(h.subdir)));
+    else ops.push(mount('cgroup', target, 'cgroup', flags, h.mountData ?? v1MountData(h.subdir)));
   }
   for (const l of view.links) {
     ops.push({ op: OpCode.SYMLINK, source, target: l.target, path: `${dest}/${l.name}` });
