@@ -126,3 +126,22 @@ test('read-only binds: MS_RDONLY on a bind is applied by a remount', async (t) =
   assert.equal(r.error, undefined, String(r.error));
   assert.equal(r.out, 'readonly\nro,nosuid,noexec,relatime\n');
 });
+
+test('file bind targets are created, also behind a dangling symlink (resolv.conf → /run/systemd/...)', async (t) => {
+  const src = path.join(c.dir, 'carton-test-resolv.conf');
+  fs.writeFileSync(src, 'nameserver 192.0.2.1\n');
+  const link = path.join(c.rootfs, 'etc', 'resolv.conf');
+  fs.symlinkSync('/run/systemd/resolve/stub-resolv.conf', link);
+  t.after(() => { fs.rmSync(link, { force: true }); fs.rmSync(path.join(c.rootfs, 'run'), { recursive: true, force: true }); fs.rmSync(src); });
+  const r = await runOps(containerOps(c.rootfs, {
+    args: ['sh', '-c', 'cat /etc/resolv.conf /etc/carton/new-file; stat -c %F /run/systemd/resolve/stub-resolv.conf'],
+    mounts: [
+      mount('mounts[4] (/etc/resolv.conf)', src, '/etc/resolv.conf', '', MS.BIND, '', MountTargetKind.IN_ROOT_CREATE_FILE),
+      mount('mounts[5] (/etc/carton/new-file)', src, '/etc/carton/new-file', '', MS.BIND | MS.RDONLY, '', MountTargetKind.IN_ROOT_CREATE_FILE),
+    ],
+  }));
+  assert.equal(r.error, undefined, String(r.error));
+  assert.equal(r.out, 'nameserver 192.0.2.1\nnameserver 192.0.2.1\nregular file\n');
+  assert.ok(fs.statSync(path.join(c.rootfs, 'run/systemd/resolve/stub-resolv.conf')).isFile(), 'created inside the rootfs');
+  fs.rmSync(path.join(c.rootfs, 'etc', 'carton'), { recursive: true });
+});
