@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ChildProcess, spawn } from 'child_process';
-import { canLoadDevicePrograms, CgroupManager, cgroupsFromState, hostLayout, openCgroups, sharesToWeight, UNIFIED } from '../../src/cgroups';
+import { canLoadDevicePrograms, CgroupManager, cgroupsFromState, compileDeviceProgram, emulateRules, hostLayout, openCgroups, sharesToWeight, UNIFIED } from '../../src/cgroups';
+import { addon } from '../../src/native/addon';
 import { CartonError } from '../../src/common/errors';
 import type { LinuxResources } from '../../src/oci/spec';
 
@@ -286,4 +287,34 @@ test('hugepage limits go wherever hugetlb lives (v1, or the cgroup2 mount of a h
   assert.ok('2MB' in m.stats().hugetlb);
   m.destroy();
   assertGone(m, m.paths);
+});
+
+test('hybrid host: the compiled device program passes the kernel verifier and filters on the cgroup2 mount', async (t) => {
+  const v2root = layout.hierarchies.find((h) => h.version === 2);
+  if (V2 || !v2root || !canLoadDevicePrograms()) {
+    t.skip(V2 ? 'covered by the device rules test on v2' : 'no cgroup2 mount or no native addon');
+    return;
+  }
+  const dir = path.join(v2root.mountPoint, `${tag}-bpf`);
+  fs.mkdirSync(dir);
+  const child = spawn('/bin/busybox', ['sh', '-c', 'read go; echo x > /dev/null && echo null-write-ok || echo null-write-denied; head -c 1 /dev/zero >/dev/zero && echo zero-ok'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    for (let i = 0; i < 50; i++) { try { fs.rmdirSync(dir); break; } catch { /* busy until the child is gone */ } }
+  });
+  const insns = compileDeviceProgram(emulateRules([
+    { allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'rw' },
+  ]));
+  addon().bpfReplaceCgroupDevice(dir, insns);
+  assert.equal(addon().bpfQueryCgroupDevice(dir).length, 1);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  await new Promise<void>((resolve) => child.on('spawn', () => resolve()));
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(child.pid));
+  child.stdin!.write('go\n');
+  await new Promise((resolve) => child.on('exit', resolve));
+  assert.match(out, /null-write-denied/);
+  assert.match(out, /zero-ok/);
 });
