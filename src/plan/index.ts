@@ -10,6 +10,9 @@
  *     run (ctx.mode 'run': no fifo, FORK WAIT reports the exit status).
  *   buildCreatePlanWithWarnings(...) → { ops, warnings }  (same, plus things ignored)
  *   buildExecPlan(process: Process, ctx: ExecPlanContext, containerSpec: Spec, extras: PlanExtras): Op[]
+ *   describePlan(ops) → string[]  (src/plan/describe.ts: one line per op, for --debug)
+ * Validation first: validateSpec(config) / validateProcess(execProcess, 'process.json') in
+ * src/oci/validate.ts. Planning errors are CartonErrors naming the field, like validation's.
  *
  * SYNC tags the caller must answer (CONTINUE):
  *   'userns-maps'       write /proc/<init pid>/{uid_map,setgroups,gid_map} (pid from the socket peer)
@@ -28,7 +31,7 @@
  *   SETNS (user first, mount last), UNSHARE user + SYNC maps + become root,
  *   UNSHARE the rest, time offsets, FORK;
  *   child: SETSID, "/" rslave, rootfs self-bind, SET_ROOT, mounts in config order,
- *   /dev nodes and links, hook SYNCs, PIVOT_ROOT, cwd mkdir, CONSOLE, delayed
+ *   /dev nodes and links, hook SYNCs, PIVOT_ROOT, cwd mkdir, /dev/console + CONSOLE, delayed
  *   read-only remounts, root.readonly, hostname, sysctl, read-only/masked paths,
  *   personality, rlimits, AppArmor, umask, chdir, LOOKUP, [startContainer SYNC (run)],
  *   [seccomp-listener SYNC], READY, WAIT_START (create), then
