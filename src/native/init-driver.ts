@@ -142,13 +142,15 @@ export function startInit(opts: StartInitOptions): InitHandle {
     switch (ev.type) {
       case 'pid':
         containerPid.resolve(ev.pid);
+        if (ready.settled && !waits) unref();
         break;
       case 'sync':
         answerSync(ev.opIndex);
         break;
       case 'ready':
         ready.resolve();
-        if (!waits) unref();
+        // Only once the pid is known too: the caller still awaits it (the DETACH parent may be slower).
+        if (!waits && containerPid.settled) unref();
         break;
       case 'error':
         fail(initError(ops, ev));
