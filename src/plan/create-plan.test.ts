@@ -234,3 +234,15 @@ test('describePlan gives one readable line per op', () => {
   assert.match(lines[lines.length - 1], /^\d+ EXEC process\.args\[0\] \(sleep\): \["sleep","1"\]$/);
   assert.ok(lines.some((l) => /MOUNT mounts\[3\] \(\/sys\): sysfs -> \/sys .*ro,nosuid,nodev,noexec/.test(l)));
 });
+
+test('a joined user namespace is entered as its root, before the other joins', () => {
+  const spec = base();
+  spec.linux!.namespaces!.push({ type: 'user', path: '/proc/77/ns/user' });
+  const ops = buildCreatePlan(validateSpec(spec), ctx(), extras());
+  assert.deepEqual(ops.slice(1, 4).map((o) => [o.op, o.source]), [
+    [OpCode.SETNS, 'linux.namespaces[5] (user)'],
+    [OpCode.SET_USER, 'linux.namespaces[5] (user)'],
+    [OpCode.SETNS, 'linux.namespaces[1] (network)'],
+  ]);
+  assert.ok(all(ops, OpCode.MKNOD).filter((n) => n.path !== '/dev/console').every((n) => n.bindFallback === n.path));
+});

@@ -76,7 +76,11 @@ export function createNamespaceOps(spec: Spec, ns: NamespaceInfo): Op[] {
   }
   for (const t of JOIN_ORDER) {
     const path = ns.joinPath(t);
-    if (path) ops.push({ op: OpCode.SETNS, nstype: NAMESPACE_CLONE_FLAG[t], path, source: nsSource(ns, t) });
+    if (!path) continue;
+    ops.push({ op: OpCode.SETNS, nstype: NAMESPACE_CLONE_FLAG[t], path, source: nsSource(ns, t) });
+    // Like a created one, a joined user namespace is entered as its root, so
+    // that what the init creates belongs to root there (runc does the same).
+    if (t === 'user') ops.push({ op: OpCode.SET_USER, uid: 0, gid: 0, setGroups: false, groups: [], source: nsSource(ns, t) });
   }
   if (ns.creates('user')) {
     const source = nsSource(ns, 'user');
