@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path);
+/* The same Error, not thrown yet (to add properties first). */
+napi_value make_errno_error(napi_env env, int err, const char *syscall, const char *path);
 napi_value throw_type(napi_env env, const char *msg);
 napi_value undefined(napi_env env);
 

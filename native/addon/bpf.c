@@ -93,7 +93,20 @@ napi_value bpf_replace_cgroup_device(napi_env env, napi_callback_info info)
 	a.license = (uint64_t)(uintptr_t)"Apache-2.0";
 	prog = sys_bpf(BPF_PROG_LOAD, &a);
 	if (prog < 0) {
-		throw_errno(env, errno, "bpf prog load", path);
+		/* Load again with the verifier's log, so the caller can see why. */
+		int e = errno;
+		static char log[16384];
+		log[0] = 0;
+		a.log_buf = (uint64_t)(uintptr_t)log;
+		a.log_size = sizeof(log);
+		a.log_level = 1;
+		int again = sys_bpf(BPF_PROG_LOAD, &a);
+		if (again >= 0)
+			close(again);
+		napi_value err = make_errno_error(env, e, "bpf prog load", path), text;
+		napi_create_string_utf8(env, log, NAPI_AUTO_LENGTH, &text);
+		napi_set_named_property(env, err, "verifierLog", text);
+		napi_throw(env, err);
 		goto out;
 	}
 	/* A program attached without ALLOW_MULTI cannot share the cgroup: remove it first. */

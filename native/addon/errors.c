@@ -18,7 +18,7 @@ static const struct { int no; const char *name; } names[] = {
 	{ EOVERFLOW, "EOVERFLOW" }, { ENOMSG, "ENOMSG" },
 };
 
-napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path)
+napi_value make_errno_error(napi_env env, int err, const char *syscall, const char *path)
 {
 	const char *code = NULL;
 	char fallback[16], msg[1024];
@@ -48,6 +48,11 @@ napi_value throw_errno(napi_env env, int err, const char *syscall, const char *p
 		napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &p);
 		napi_set_named_property(env, e, "path", p);
 	}
-	napi_throw(env, e);
+	return e;
+}
+
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path)
+{
+	napi_throw(env, make_errno_error(env, err, syscall, path));
 	return NULL;
 }

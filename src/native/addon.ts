@@ -30,7 +30,11 @@ export interface CartonAddon {
   setChildSubreaper(): void;
   /** TIOCSWINSZ on a terminal fd (the console master). */
   setWinsize(fd: number, rows: number, cols: number): void;
-  /** Load `insns` (8-byte BPF instructions) as a CGROUP_DEVICE program, attach it to the cgroup v2 directory with BPF_F_ALLOW_MULTI, then detach the programs attached before. */
+  /**
+   * Load `insns` (8-byte BPF instructions) as a CGROUP_DEVICE program, attach it to the cgroup v2
+   * directory with BPF_F_ALLOW_MULTI, then detach the programs attached before. A program the
+   * verifier refuses throws with `.verifierLog` (the kernel's explanation) and changes nothing.
+   */
   bpfReplaceCgroupDevice(cgroupDirPath: string, insns: Buffer): void;
   /** Ids of the device programs attached to a cgroup v2 directory. */
   bpfQueryCgroupDevice(cgroupDirPath: string): number[];

@@ -148,5 +148,9 @@ test('bpfReplaceCgroupDevice: one program at a time, and it decides device acces
   addon().bpfReplaceCgroupDevice(cg, returnProgram(1));
   assert.equal(tryDevice().stdout.trim(), '1');
   assert.throws(() => addon().bpfReplaceCgroupDevice(cg, Buffer.alloc(7)), TypeError);
+  // r0 is never set: the verifier refuses it and says so.
+  assert.throws(() => addon().bpfReplaceCgroupDevice(cg, returnProgram(1).subarray(8)), (e: NodeJS.ErrnoException & { verifierLog?: string }) =>
+    e.code === 'EACCES' && /R0 !read_ok/.test(e.verifierLog ?? ''));
+  assert.equal(addon().bpfQueryCgroupDevice(cg).length, 1, 'a refused program leaves the old one in place');
   assert.throws(() => addon().bpfReplaceCgroupDevice(path.join(cg, 'absent'), returnProgram(1)), { code: 'ENOENT' });
 });
