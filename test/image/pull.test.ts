@@ -13,6 +13,7 @@ import * as path from 'path';
 import { pull } from '../../src/image/pull';
 import type { PullEvent } from '../../src/image/progress';
 import { openStore, Store } from '../../src/storage/store';
+import { getXattrs } from '../../src/storage/sys';
 import { BuiltImage, OciLayout, buildMultiArchImage, buildTestImage, skopeoPush } from '../registry/image-builder';
 import { TestRegistry, startRegistry } from '../registry/harness';
 import { TestProxy, startProxy } from '../registry/proxy';
@@ -80,6 +81,8 @@ describe('pull from an open registry', () => {
     assert.equal(fs.readlinkSync(path.join(l1, 'bin/sh')), 'busybox');
     assert.equal(fs.statSync(path.join(l2, 'usr/bin/setuid-tool')).mode & 0o7777, 0o4755);
     assert.equal(fs.statSync(path.join(l2, 'etc/hardlink')).ino, fs.statSync(path.join(l2, 'etc/original')).ino);
+    const xattrs = getXattrs([path.join(l2, 'etc/with-xattr')]).get(path.join(l2, 'etc/with-xattr'));
+    assert.equal(xattrs?.get('user.carton')?.toString(), 'test-value');
     const wh = fs.lstatSync(path.join(l3, 'etc/motd'));
     assert.ok(wh.isCharacterDevice() && wh.rdev === 0, 'whiteout became an overlay whiteout');
     const statuses = events.filter((e) => e.type === 'layer').map((e) => (e as { status: string }).status);

@@ -17,7 +17,10 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { TarEntry, writeTar } from './tar-writer';
+import { TarWriteEntry, packTar } from '../../src/layer/tar-writer';
+
+/** One tar entry of a test layer (the store's tar writer writes it). */
+export type TarEntry = TarWriteEntry & { data?: Buffer };
 
 const BUSYBOX = '/bin/busybox';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -66,7 +69,7 @@ export class OciLayout {
   }
 
   addLayer(entries: TarEntry[], compression: Compression = 'gzip'): BuiltLayer {
-    const tar = writeTar(entries);
+    const tar = packTar(entries);
     const blob =
       compression === 'gzip'
         ? zlib.gzipSync(tar, { level: 1 })
@@ -149,7 +152,7 @@ export function featureLayerEntries(extraBytes = 0, seed = 'a'): TarEntry[] {
     { name: 'etc/motd', type: 'file', data: Buffer.from('hello from carton-test\n') },
     { name: 'etc/with-xattr', type: 'file', data: Buffer.from('x\n'), xattrs: { 'user.carton': 'test-value' } },
     { name: 'etc/original', type: 'file', data: Buffer.from(`linked ${seed}\n`) },
-    { name: 'etc/hardlink', type: 'hardlink', linkname: 'etc/original' },
+    { name: 'etc/hardlink', type: 'link', linkname: 'etc/original' },
     { name: 'etc/link-to-motd', type: 'symlink', linkname: '/etc/motd' },
   ];
   if (extraBytes > 0) entries.push({ name: 'var/', type: 'dir' }, { name: 'var/blob.bin', type: 'file', data: randomBytes(extraBytes) });
