@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import { CartonError, asCartonError } from '../common/errors';
 import type { LinuxResources, Spec } from '../oci/spec';
 import type { PlanContext } from '../plan/inputs';
-import { loadBundle } from './bundle';
+import { loadBundle, LoadedBundle } from './bundle';
 import {
   buildCreatePlan,
   cgroupViewOf,
@@ -23,6 +23,7 @@ import { containerDeviceRules } from '../cgroups/devices';
 import type { PlanExtras } from '../plan/inputs';
 import { makeFifo } from './fifo';
 import { runHooks } from './hooks';
+import { trace } from './trace';
 import { pidStartTime } from './proc';
 import { stateJson } from './status';
 import { ContainerRecord, StateStore, nowRfc3339Nano, writeFileAtomic } from './store';
@@ -42,6 +43,8 @@ export interface CreateOptions {
   stdio?: InitStdio[];
   /** Called with a warning line (poststop failures and the like). */
   warn?: (msg: string) => void;
+  /** The bundle already read and validated by the caller (run reads it first to see `terminal`). */
+  loaded?: LoadedBundle;
 }
 
 export interface CreateResult {
@@ -54,7 +57,9 @@ export interface CreateResult {
 export async function createContainer(opts: CreateOptions): Promise<CreateResult> {
   const store = new StateStore(opts.root);
   const mode = opts.mode ?? 'create';
-  const { bundle, spec, rootfs } = loadBundle(opts.bundle);
+  trace('create: begin');
+  const { bundle, spec, rootfs } = opts.loaded ?? loadBundle(opts.bundle);
+  trace('create: bundle loaded and validated');
   const preserveFds = opts.preserveFds ?? 0;
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
     throw new CartonError('EINVAL_CONFIG', `--preserve-fds: must be a non-negative integer, got ${preserveFds}`);
@@ -79,6 +84,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     cgroupsRef = cgroups;
     undo.push(() => cgroups.destroy());
     await cgroups.create();
+    trace('create: cgroups created');
 
     const ctx: PlanContext = {
       mode,
@@ -112,6 +118,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       config: spec,
     };
     let hookError: unknown;
+    trace('create: planned');
     const handle: InitHandle = await startInit({
       ops,
       preserveFds,
@@ -133,12 +140,14 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     } catch (err) {
       throw hookError ?? err;
     }
+    trace('create: init ready');
     const pid = await handle.containerPid;
     record.pid = pid;
     record.pidStartTime = pidStartTime(pid) ?? 0;
     store.save(record);
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
     lock.release();
+    trace('create: state saved');
     return { record, store, init: handle, cgroups };
   } catch (err) {
     if (init) init.kill('SIGKILL');

@@ -5,12 +5,14 @@
  * With --detach it is create + start through exec.fifo, as runc does.
  */
 import type { ContainerStatus } from '../oci/spec';
+import { loadBundle } from './bundle';
 import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
 import { createContainer, CreateOptions } from './create';
 import { runHooks } from './hooks';
 import { destroyContainer, startContainer } from './lifecycle';
 import { signalProcess } from './proc';
 import { deriveStatus, stateJson } from './status';
+import { trace } from './trace';
 
 export interface RunOptions extends Omit<CreateOptions, 'mode'> {
   detach?: boolean;
@@ -28,16 +30,17 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     startContainer(opts.root, opts.id, warn);
     return 0;
   }
+  const loaded = opts.loaded ?? loadBundle(opts.bundle);
   let receiver: ConsoleReceiver | undefined;
   let consoleSocket = opts.consoleSocket;
-  if (!consoleSocket && (await wantsTerminal(opts))) {
+  if (!consoleSocket && loaded.spec.process?.terminal) {
     receiver = await listenForConsole();
     consoleSocket = receiver.socketPath;
   }
   let stopProxy: (() => Promise<void>) | undefined;
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
   try {
-    const created = await createContainer({ ...opts, consoleSocket, mode: 'run' });
+    const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run' });
     const { record, store, init } = created;
     if (receiver) stopProxy = proxyTerminal(await receiver.master);
     for (const sig of FORWARDED_SIGNALS) {
@@ -58,6 +61,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
       throw err;
     }
     const code = exitCodeOf(await init.exit);
+    trace('run: container exited');
     record.exitStatus = code;
     if (opts.keep) {
       store.save(record);
@@ -65,17 +69,13 @@ export async function runContainer(opts: RunOptions): Promise<number> {
       const status: ContainerStatus = deriveStatus(store, record);
       await destroyContainer(store, record, status, warn);
     }
+    trace('run: deleted');
     return code;
   } finally {
     for (const [sig, h] of forwarders) process.off(sig, h);
     if (stopProxy) await stopProxy();
     if (receiver) receiver.close();
   }
-}
-
-async function wantsTerminal(opts: RunOptions): Promise<boolean> {
-  const { loadBundle } = await import('./bundle');
-  return !!loadBundle(opts.bundle).spec.process?.terminal;
 }
 
 /**

@@ -79,6 +79,7 @@ function commitId(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (process.env.CARTON_TRACE === '1') process.stderr.write(`carton-trace ${performance.now().toFixed(1)}ms main\n`);
   // Global flags end at the first positional: the subcommand.
   let parsed;
   try {
