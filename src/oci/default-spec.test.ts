@@ -15,6 +15,7 @@ test('the default spec is what runc spec describes, and it validates and plans',
   assert.equal(spec.process?.terminal, true);
   assert.deepEqual(spec.process?.args, ['sh']);
   assert.deepEqual(spec.process?.capabilities?.bounding, ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+  assert.deepEqual(spec.process?.capabilities?.ambient, spec.process?.capabilities?.bounding);
   assert.equal(spec.process?.noNewPrivileges, true);
   assert.deepEqual(spec.root, { path: 'rootfs', readonly: true });
   assert.deepEqual(spec.mounts?.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
