@@ -290,6 +290,14 @@ class Manager implements CgroupManager {
     }
     // v1 frozen tasks do not die until thawed.
     if (frozen) this.thaw();
+    if (this.isPureV2()) {
+      // cgroup.kill (5.14+) kills the whole subtree at once, forks in flight included.
+      try {
+        writeCgroupFile(this.paths[UNIFIED], 'cgroup.kill', '1');
+      } catch {
+        // older kernel or already gone: the loop below does it by pid
+      }
+    }
     const deadline = Date.now() + DESTROY_TIMEOUT_MS;
     for (let i = 0; ; i++) {
       const pids = this.pids();
