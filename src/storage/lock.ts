@@ -16,6 +16,7 @@ import { processStartTime, sleep } from './fsutil';
 type FlockFn = CartonAddon['flock'];
 
 function addonFlock(): FlockFn | undefined {
+  if (process.env.CARTON_STORE_NO_ADDON === '1') return undefined; // see sys.ts
   try {
     const a = loadAddon();
     return a.flock.bind(a);

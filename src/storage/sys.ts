@@ -13,6 +13,8 @@ let cachedAddon: CartonAddon | null | undefined;
 /** The native addon, or null when it is not built (then the spawn fallbacks are used). */
 function addon(): CartonAddon | null {
   if (cachedAddon === undefined) {
+    // CARTON_STORE_NO_ADDON=1 forces the spawn fallbacks (tests exercise them with it)
+    if (process.env.CARTON_STORE_NO_ADDON === '1') return (cachedAddon = null);
     try {
       cachedAddon = loadAddon();
     } catch {

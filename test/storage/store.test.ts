@@ -4,6 +4,7 @@
  * the in-use hook) and garbage collection of what rmi leaves unreferenced.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
@@ -121,4 +122,20 @@ test('a put naming a missing layer or mismatching its config is refused', async 
     store.images.put({ config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }, layers: [] }),
     isCode('EINVAL_CONFIG', /config has 1 diff_ids but 0 layers/),
   );
+});
+
+test('the store lock (flock through the addon) keeps another process out until released', async () => {
+  const child = spawn(process.execPath, ['-e', `
+    const { openStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/storage/store.js'))});
+    openStore(${JSON.stringify(store.root)}).lock('ex').then((r) => { console.log('held'); setTimeout(() => { r(); console.log('released'); }, 700); });
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const closed = new Promise((r) => child.on('close', r));
+  let out = '';
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => { out += d; if (out.includes('held')) resolve(); }));
+  const t0 = Date.now();
+  await store.withLock('ex', () => undefined);
+  const waited = Date.now() - t0;
+  await closed;
+  assert.ok(waited >= 500, `waited ${waited} ms for the other holder`);
+  assert.match(out, /released/);
 });
