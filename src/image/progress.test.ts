@@ -70,3 +70,10 @@ test('push lines', () => {
     'The push refers to repository [localhost:5000/app]\naaaaaaaaaaaa: Mounted from library/busybox\nv1: digest: sha256:abc size: 528\n',
   );
 });
+
+test('terminal lines are cut to the width so redraws stay aligned', () => {
+  let buf = '';
+  const r = new ProgressRenderer({ write: (s: string) => void (buf += s), isTTY: true, columns: 40 });
+  r.handle({ type: 'layer', id: 'aaaaaaaaaaaa', status: 'Downloading', current: 1, total: 10 });
+  assert.equal(buf, `aaaaaaaaaaaa: Downloading [=====>${' '.repeat(7)}\n`);
+});

@@ -61,6 +61,8 @@ export function progressBar(current: number, total: number): string {
 export interface Output {
   write(s: string): unknown;
   isTTY?: boolean;
+  /** Terminal width; lines are cut to it so a wrapped line cannot break the redraw. */
+  columns?: number;
 }
 
 /** Renders ProgressEvents to a stream; `tty` defaults to the stream's isTTY. */
@@ -117,7 +119,9 @@ export class ProgressRenderer {
   }
 
   private layer(e: Extract<ProgressEvent, { type: 'layer' }>): void {
-    const line = this.text(e);
+    let line = this.text(e);
+    const width = this.out.columns;
+    if (this.tty && width && width > 1 && line.length >= width) line = line.slice(0, width - 1);
     if (!this.tty) {
       // Byte counts would flood a log; print each status once.
       if (e.status === 'Downloading' || e.status === 'Pushing') {
