@@ -19,6 +19,7 @@ import {
   InitStdio,
 } from './deps';
 import { OpCode } from '../plan/ops';
+import type { Op } from '../plan/ops';
 import { containerDeviceRules } from '../cgroups/devices';
 import type { PlanExtras } from '../plan/inputs';
 import { makeFifo } from './fifo';
@@ -43,6 +44,8 @@ export interface CreateOptions {
   stdio?: InitStdio[];
   /** Called with a warning line (poststop failures and the like). */
   warn?: (msg: string) => void;
+  /** Receives debug lines (the plan, one op a line) when --debug is on. */
+  debug?: (msg: string) => void;
   /** The bundle already read and validated by the caller (run reads it first to see `terminal`). */
   loaded?: LoadedBundle;
 }
@@ -118,6 +121,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       config: spec,
     };
     let hookError: unknown;
+    if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);
     trace('create: planned');
     const handle: InitHandle = await startInit({
       ops,
@@ -280,4 +284,9 @@ function explainOom(err: unknown, cgroups: CgroupManager | undefined, spec: Spec
     `linux.resources.memory.limit (${limit}): the container was killed by the OOM killer while being created: the limit is below what it needs`,
     { cause: err },
   );
+}
+
+/** One line per op, for --debug (loaded only then). */
+export function describePlan(ops: Op[]): string[] {
+  return (require('../plan/describe') as typeof import('../plan/describe')).describePlan(ops);
 }

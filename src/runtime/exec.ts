@@ -9,7 +9,7 @@ import type { Process } from '../oci/spec';
 import type { ExecPlanContext } from '../plan/inputs';
 import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
 import { buildExecPlan, cgroupsFromState, startInit, InitStdio } from './deps';
-import { planExtras } from './create';
+import { describePlan, planExtras } from './create';
 import { loadContainer } from './lifecycle';
 import { FORWARDED_SIGNALS, exitCodeOf } from './run';
 import { signalProcess } from './proc';
@@ -33,6 +33,8 @@ export interface ExecOptions {
   noNewPrivs?: boolean;
   cap?: string[];
   stdio?: InitStdio[];
+  /** Receives debug lines (the plan, one op a line) when --debug is on. */
+  debug?: (msg: string) => void;
 }
 
 /** Returns the exit code of the process (0 when detached). */
@@ -64,6 +66,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       preserveFds: opts.preserveFds ?? 0,
     };
     const ops = buildExecPlan(proc, ctx, record.config, planExtras(record.config));
+    if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);
     const cg = cgroupsFromState(record.cgroupPaths);
     const init = await startInit({
       ops,
@@ -111,9 +114,10 @@ function buildProcess(opts: ExecOptions, base: Process | undefined): Process {
     } catch (err) {
       throw new CartonError('EINVAL_CONFIG', `--process (${opts.processFile}): invalid JSON: ${(err as Error).message}`);
     }
+    if (p && typeof p === 'object' && !p.user) p.user = { uid: 0, gid: 0 };
+    if (p && typeof p === 'object' && !p.cwd) p.cwd = '/';
+    (require('../oci/validate') as typeof import('../oci/validate')).validateProcess(p, `--process (${opts.processFile})`);
     if (!p.args || p.args.length === 0) throw new CartonError('EINVAL_CONFIG', `--process (${opts.processFile}): args must not be empty`);
-    if (!p.user) p.user = { uid: 0, gid: 0 };
-    if (!p.cwd) p.cwd = '/';
     return p;
   }
   if (!opts.args || opts.args.length === 0) throw new CartonError('EINVAL_CONFIG', 'exec: a command to run is required (ARGS or --process)');

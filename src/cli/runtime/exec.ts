@@ -2,6 +2,7 @@
 import { CartonError } from '../../common/errors';
 import { execInContainer } from '../../runtime/exec';
 import { Globals, parseCommand } from './globals';
+import { logDebug } from './log';
 
 export async function main(argv: string[], g: Globals): Promise<number> {
   const p = parseCommand(
@@ -54,5 +55,6 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     cap: v.cap as string[],
     noNewPrivs: !!v['no-new-privs'],
     preserveFds: v['preserve-fds'] as number,
+    debug: g.debug ? (m) => logDebug(g, m) : undefined,
   });
 }

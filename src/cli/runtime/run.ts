@@ -3,7 +3,7 @@ import type { FlagSpec } from '../args';
 import { runContainer } from '../../runtime/run';
 import { CREATE_FLAGS } from './create';
 import { Globals, parseCommand } from './globals';
-import { logWarn } from './log';
+import { logDebug, logWarn } from './log';
 
 const FLAGS: FlagSpec[] = [
   ...CREATE_FLAGS,
@@ -27,5 +27,6 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     detach: !!v.detach,
     keep: !!v.keep,
     warn: (m) => logWarn(g, m),
+    debug: g.debug ? (m) => logDebug(g, m) : undefined,
   });
 }
