@@ -219,13 +219,17 @@ test('a terminal on a fresh /dev gets a /dev/console file to bind the pty onto',
   assert.equal((ops[i] as { mode: number }).mode, 0o100600);
 });
 
-test('environment: one entry per name, the last wins', () => {
+test('environment: one entry per name, the last wins, HOME added when missing', () => {
   const spec = base();
   spec.process!.env = ['PATH=/bin', 'A=1', 'B=2', 'A=3', 'EMPTY=', 'PATH=/usr/bin:/bin'];
   const ops = buildCreatePlan(spec, ctx(), extras());
-  const expected = ['B=2', 'A=3', 'EMPTY=', 'PATH=/usr/bin:/bin'];
-  assert.deepEqual(all(ops, OpCode.LOOKUP)[0].env, expected);
-  assert.deepEqual(all(ops, OpCode.EXEC)[0].env, expected);
+  const expected = ['B=2', 'A=3', 'EMPTY=', 'PATH=/usr/bin:/bin', 'HOME=/home/user'];
+  const withHome = buildCreatePlan(spec, ctx({ home: '/home/user' }), extras());
+  assert.deepEqual(all(withHome, OpCode.LOOKUP)[0].env, expected);
+  assert.deepEqual(all(withHome, OpCode.EXEC)[0].env, expected);
+  assert.deepEqual(all(ops, OpCode.EXEC)[0].env.slice(-1), ['HOME=/'], 'HOME defaults to /');
+  spec.process!.env!.push('HOME=/x');
+  assert.deepEqual(all(buildCreatePlan(spec, ctx({ home: '/root' }), extras()), OpCode.EXEC)[0].env.filter((e) => e.startsWith('HOME=')), ['HOME=/x']);
 });
 
 test('describePlan gives one readable line per op', () => {

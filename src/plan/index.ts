@@ -110,7 +110,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   ops.push(...apparmorOps(process, ctx.apparmorEnabled));
   ops.push(...umaskOps(process));
   ops.push(...chdirOps(process));
-  ops.push(...lookupOps(process));
+  ops.push(...lookupOps(process, ctx.home));
   // After `create` returns nobody listens on the init's socket: in create mode
   // `start` runs the startContainer hooks itself, and no SYNC follows READY.
   if (ctx.mode === 'run' && wantSync(hooks.startContainer)) {
@@ -124,6 +124,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
     seccomp: extras.seccomp,
     setgroupsDenied: ns.creates('user') && ctx.setgroupsDenied === true,
     preserveFds: ctx.preserveFds,
+    home: ctx.home,
   }));
   return { ops, warnings: mounts.warnings };
 }
@@ -153,12 +154,13 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerS
   ops.push(...consoleOps(process));
   ops.push(...umaskOps(process));
   ops.push(...chdirOps(process));
-  ops.push(...lookupOps(process));
+  ops.push(...lookupOps(process, ctx.home));
   ops.push(...finalOps(process, {
     capLastCap: extras.capLastCap,
     seccomp: extras.seccomp,
     setgroupsDenied: types.includes('user') && ctx.setgroupsDenied === true,
     preserveFds: ctx.preserveFds,
+    home: ctx.home,
   }));
   return ops;
 }

@@ -49,6 +49,11 @@ export interface PlanContext {
   setgroupsDenied?: boolean;
   /** AppArmor is enabled on the host: apply process.apparmorProfile (ignored otherwise, as crun does). */
   apparmorEnabled?: boolean;
+  /**
+   * HOME for the process when process.env has none: the home directory of
+   * process.user in the container's /etc/passwd (runc's lookup). "/" when absent.
+   */
+  home?: string;
 }
 
 export type BindSourceKind = 'dir' | 'file' | 'missing';
@@ -89,4 +94,6 @@ export interface ExecPlanContext {
   /** See PlanContext.setgroupsDenied (the container's user namespace denies setgroups). */
   setgroupsDenied?: boolean;
   apparmorEnabled?: boolean;
+  /** See PlanContext.home. */
+  home?: string;
 }

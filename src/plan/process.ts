@@ -68,9 +68,10 @@ export function chdirOps(process: Process): Op[] {
 /**
  * The environment execve gets: one entry per name, the last one winning (as
  * runc does, so "docker run -e PATH=…" overrides the image's PATH wherever
- * the engine put it), in the order of those last entries.
+ * the engine put it), in the order of those last entries; and HOME, when the
+ * config has none, from the caller's passwd lookup ("/" when unknown), as runc adds it.
  */
-export function containerEnv(env: readonly string[] | undefined): string[] {
+export function containerEnv(env: readonly string[] | undefined, home?: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (let i = (env ?? []).length - 1; i >= 0; i--) {
@@ -81,13 +82,15 @@ export function containerEnv(env: readonly string[] | undefined): string[] {
     seen.add(name);
     out.push(kv);
   }
-  return out.reverse();
+  out.reverse();
+  if (!seen.has('HOME')) out.push(`HOME=${home || '/'}`);
+  return out;
 }
 
 /** Resolve argv[0] now so a missing command fails `create`, not a later `start`. */
-export function lookupOps(process: Process): Op[] {
+export function lookupOps(process: Process, home?: string): Op[] {
   const argv = process.args ?? [];
-  return [{ op: OpCode.LOOKUP, argv, env: containerEnv(process.env), source: `process.args[0] (${argv[0]})` }];
+  return [{ op: OpCode.LOOKUP, argv, env: containerEnv(process.env, home), source: `process.args[0] (${argv[0]})` }];
 }
 
 export interface FinalOptions {
@@ -95,6 +98,7 @@ export interface FinalOptions {
   seccomp?: PlanSeccomp;
   setgroupsDenied?: boolean;
   preserveFds: number;
+  home?: string;
 }
 
 /**
@@ -136,7 +140,7 @@ export function finalOps(process: Process, o: FinalOptions): Op[] {
   ops.push({ op: OpCode.CLOSE_FDS, first: 3 + o.preserveFds, source: '--preserve-fds' });
   if (nnp) ops.push(...seccompOps());
   const argv = process.args ?? [];
-  ops.push({ op: OpCode.EXEC, argv, env: containerEnv(process.env), source: `process.args[0] (${argv[0]})` });
+  ops.push({ op: OpCode.EXEC, argv, env: containerEnv(process.env, o.home), source: `process.args[0] (${argv[0]})` });
   return ops;
 }
 
