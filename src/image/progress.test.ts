@@ -75,5 +75,5 @@ test('terminal lines are cut to the width so redraws stay aligned', () => {
   let buf = '';
   const r = new ProgressRenderer({ write: (s: string) => void (buf += s), isTTY: true, columns: 40 });
   r.handle({ type: 'layer', id: 'aaaaaaaaaaaa', status: 'Downloading', current: 1, total: 10 });
-  assert.equal(buf, `aaaaaaaaaaaa: Downloading [=====>${' '.repeat(7)}\n`);
+  assert.equal(buf, `aaaaaaaaaaaa: Downloading [=====>${' '.repeat(6)}\n`);
 });
