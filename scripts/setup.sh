@@ -25,9 +25,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci runs node-gyp (native init + addon) and the TypeScript build (prepare).
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-else
-  npx node-gyp rebuild >/dev/null && npm run build
-fi
+# npm ci runs node-gyp through npm's own copy (native init + addon, against the
+# Node headers npm is configured with) and then the TypeScript build (prepare).
+npm ci --no-audit --no-fund
