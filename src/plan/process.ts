@@ -105,25 +105,20 @@ export interface FinalOptions {
  * From root to the configured user, then execve. Without no_new_privs,
  * loading a seccomp filter needs CAP_SYS_ADMIN, so the filter goes in before
  * the user change drops it; with no_new_privs it goes in as late as possible
- * so the fewest syscalls run under it. The init's own fds stay open for the
- * SYNC before a listener filter; everything else from 3 + preserveFds is closed.
+ * so the fewest syscalls run under it. Every fd from 3 + preserveFds is closed
+ * except the init's own (close-on-exec: socket, root, fifo, agent socket).
  */
 export function finalOps(process: Process, o: FinalOptions): Op[] {
   const ops: Op[] = [];
   const nnp = process.noNewPrivileges === true;
-  const seccompOps = (): Op[] => {
-    if (!o.seccomp) return [];
-    const out: Op[] = [];
-    out.push({
-      op: OpCode.SECCOMP,
-      flags: o.seccomp.flags,
-      program: o.seccomp.program,
-      listenerPath: o.seccomp.listenerPath ?? '',
-      listenerMetadata: o.seccomp.listenerMetadata ?? '',
-      source: 'linux.seccomp',
-    });
-    return out;
-  };
+  const seccompOps = (): Op[] => (o.seccomp ? [{
+    op: OpCode.SECCOMP,
+    flags: o.seccomp.flags,
+    program: o.seccomp.program,
+    listenerPath: o.seccomp.listenerPath ?? '',
+    listenerMetadata: o.seccomp.listenerMetadata ?? '',
+    source: 'linux.seccomp',
+  }] : []);
   if (!nnp) ops.push(...seccompOps());
   const u = process.user;
   ops.push({
