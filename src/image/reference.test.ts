@@ -6,6 +6,7 @@ import {
   familiarString,
   isLoopbackRegistry,
   registryApiHost,
+  normalizeImageName,
 } from './reference';
 
 const D = 'sha256:' + 'a'.repeat(64);
@@ -94,4 +95,10 @@ test('loopback registries', () => {
 test('Docker Hub API host', () => {
   assert.equal(registryApiHost('docker.io'), 'registry-1.docker.io');
   assert.equal(registryApiHost('localhost:5000'), 'localhost:5000');
+});
+
+test('normalizeImageName matches what pull records', () => {
+  assert.equal(normalizeImageName('busybox'), 'docker.io/library/busybox:latest');
+  assert.equal(normalizeImageName(`busybox@${D}`), `docker.io/library/busybox@${D}`);
+  assert.throws(() => normalizeImageName('Bad'), /must be lowercase/);
 });

@@ -163,3 +163,12 @@ export function isLoopbackRegistry(domain: string): boolean {
   if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/**
+ * The store's name normaliser (`openStore(root, { normalizeName: normalizeImageName })`):
+ * names recorded by pull and names typed by users then compare equal. Throws on a name
+ * that is not a valid reference.
+ */
+export function normalizeImageName(name: string): string {
+  return formatReference(parseReference(name));
+}
