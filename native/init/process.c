@@ -150,8 +150,12 @@ int op_caps(const struct op *op)
 		return fail(errno, "capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return fail(errno, "clear ambient capabilities");
+	/* The kernel raises an ambient cap only when it is permitted and inheritable too; runc's
+	 * own `runc spec` lists ambient caps without inheritable ones and runc runs it with none
+	 * raised, so those are skipped here rather than failing the container. */
+	uint64_t raisable = amb & perm & inh;
 	for (int cap = 0; cap < 64; cap++)
-		if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+		if ((raisable & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return fail(errno, "raise ambient capability %d", cap);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return fail(errno, "prctl keepcaps");
