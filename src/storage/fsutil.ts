@@ -13,14 +13,17 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Write-temp, fsync, rename, fsync-dir: readers see the old or the new file, never half. */
-export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644): void {
+/**
+ * Write-temp, fsync, rename, fsync-dir: readers see the old or the new file, never half.
+ * `durable: false` skips the fsyncs (still atomic against a killed process, not power loss).
+ */
+export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -33,7 +36,7 @@ export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o64
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 export function readJSONFile<T>(file: string): T | undefined {

@@ -45,6 +45,10 @@ export class FileImageStore implements ImageStore {
     this.inUse = check;
   }
 
+  usedBy(imageId: string): string[] {
+    return this.inUse(imageId);
+  }
+
   list(): ImageRecord[] {
     return this.read().images;
   }

@@ -166,6 +166,8 @@ export interface ImageStore {
   remove(query: string, opts?: { force?: boolean }): Promise<string[]>;
   /** The engine registers who uses images (containers); checked by remove(). */
   setInUseCheck(check: InUseCheck): void;
+  /** Containers using the image, through the registered check. */
+  usedBy(imageId: string): string[];
 }
 
 export interface Snapshot {

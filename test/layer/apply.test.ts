@@ -138,6 +138,21 @@ for (const [what, entries, expected] of malicious) {
   });
 }
 
+test('a layer with an absurd header size is refused and leaves nothing', async () => {
+  const tar = tarOf([{ name: 'big', type: 'file', data: 'x' }]);
+  tar[124] = 0x80; // GNU base-256 size field...
+  tar.fill(0xff, 125, 136); // ...of about 2^88 bytes
+  tar.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += tar[i];
+  tar.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  const digest = sha256(tar);
+  await store.blobs.ingest({ digest, size: tar.length }, Readable.from([tar]));
+  const before = store.layers.list().length;
+  await assert.rejects(store.layers.ensure({ diffId: digest }, null), /^CartonError: layer sha256:[0-9a-f]{64}: size in header is absurdly large$/);
+  assertNothingEscaped(before);
+});
+
 test('a file replacing a symlink is written in the layer, not through the symlink', async () => {
   const info = await ensure([
     { name: 'target', type: 'symlink', linkname: path.join(outside, 'shadow') },

@@ -11,6 +11,7 @@ import { Readable } from 'stream';
 import { after, before, test } from 'node:test';
 import { CartonError } from '../../src/common/errors';
 import { ImageRecord, openStore, Store } from '../../src/storage/store';
+import { pruneImages } from '../../src/storage/prune';
 import { addImage, busyboxEntries, sha256, tarOf, tempDir } from './fixtures';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -138,4 +139,21 @@ test('the store lock (flock through the addon) keeps another process out until r
   await closed;
   assert.ok(waited >= 500, `waited ${waited} ms for the other holder`);
   assert.match(out, /released/);
+});
+
+test('image prune removes dangling images, --all every unused one, never one in use', async () => {
+  const fresh = openStore(path.join(tmp.dir, 'prune'));
+  const dangling = await addImage(fresh, [tarOf([{ name: 'd', type: 'file', data: 'd' }])]);
+  const named = await addImage(fresh, [tarOf([{ name: 'n', type: 'file', data: 'n' }])], { names: ['keep:1', 'keep:2'] });
+  const used = await addImage(fresh, [tarOf([{ name: 'u', type: 'file', data: 'u' }])], { names: ['used:1'] });
+  fresh.images.setInUseCheck((id) => (id === used.id ? ['c1'] : []));
+  const r1 = await pruneImages(fresh);
+  assert.deepEqual(r1.lines.slice(0, 1), [`deleted: ${dangling.id}`]);
+  assert.ok(r1.reclaimed > 0);
+  assert.deepEqual(fresh.images.list().map((i) => i.id).sort(), [named.id, used.id].sort());
+  const r2 = await pruneImages(fresh, { all: true });
+  assert.ok(r2.lines.includes('untagged: docker.io/library/keep:1'));
+  assert.ok(r2.lines.includes(`deleted: ${named.id}`));
+  assert.deepEqual(fresh.images.list().map((i) => i.id), [used.id]);
+  assert.equal(fresh.layers.list().length, 1);
 });
