@@ -86,7 +86,27 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     });
     cgroupsRef = cgroups;
     undo.push(() => cgroups.destroy());
+    const record: ContainerRecord = {
+      ociVersion: spec.ociVersion,
+      id: opts.id,
+      pid: 0,
+      pidStartTime: 0,
+      bundle,
+      rootfs,
+      created: nowRfc3339Nano(),
+      annotations: spec.annotations ?? {},
+      owner: '',
+      cgroupPaths: cgroups.paths,
+      cgroupCreated: [],
+      namespaces: spec.linux?.namespaces ?? [],
+      config: spec,
+    };
+    // A record from the start (pid 0: "creating"): should this process die mid-way,
+    // `delete --force` still finds the cgroups to remove.
+    store.save(record);
     await cgroups.create();
+    record.cgroupCreated = cgroups.created;
+    store.save(record);
     trace('create: cgroups created');
 
     const ctx: PlanContext = {
@@ -105,21 +125,6 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       ops = ops.filter((o) => !(o.op === OpCode.SYNC && o.tag === 'startContainer'));
     }
 
-    const record: ContainerRecord = {
-      ociVersion: spec.ociVersion,
-      id: opts.id,
-      pid: 0,
-      pidStartTime: 0,
-      bundle,
-      rootfs,
-      created: nowRfc3339Nano(),
-      annotations: spec.annotations ?? {},
-      owner: '',
-      cgroupPaths: cgroups.paths,
-      cgroupCreated: cgroups.created,
-      namespaces: spec.linux?.namespaces ?? [],
-      config: spec,
-    };
     let hookError: unknown;
     if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);
     trace('create: planned');

@@ -216,6 +216,21 @@ describe('kill and delete in every state', () => {
     assert.equal(runtimeSync(root, ['delete', id]).status, 0);
   });
 
+  test('a runtime killed in the middle of create: delete --force removes what it made', () => {
+    const spec = minimalSpec(['true']);
+    // The hook's parent is the runtime: kill it while the init waits at the hook's SYNC.
+    spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'kill -9 $PPID'] }] };
+    const b = makeBundle(spec);
+    bundles.push(b);
+    const id = track(newId('midway'));
+    const r = runtimeDetached(root, ['create', '-b', b, id]);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(stateOf(root, id).status, 'creating');
+    assert.notDeepEqual(leftovers(root, id, b), []);
+    assert.equal(runtimeSync(root, ['delete', '--force', id]).status, 0);
+    assert.ok(waitFor(() => leftovers(root, id, b).length === 0), leftovers(root, id, b).join('\n'));
+  });
+
   test('delete --force of an unknown id exits 0; without --force it fails', () => {
     assert.equal(runtimeSync(root, ['delete', '--force', 'carton-test-nonexistent']).status, 0);
     const d = runtimeSync(root, ['delete', 'carton-test-nonexistent']);

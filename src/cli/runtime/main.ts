@@ -79,6 +79,10 @@ function commitId(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A closed stdout/stderr (a pipe into `head`) must not kill the runtime half-way
+  // through a create: it would leave the container's cgroups and state behind.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   if (process.env.CARTON_TRACE === '1') process.stderr.write(`carton-trace ${performance.now().toFixed(1)}ms main\n`);
   // Global flags end at the first positional: the subcommand.
   let parsed;
