@@ -236,3 +236,30 @@ export async function skopeoInspect(ref: string, creds?: string, raw = false): P
   const { stdout } = await execFileP('skopeo', args, { timeout: 60_000 });
   return JSON.parse(stdout);
 }
+
+/**
+ * A large multi-layer image for benchmarks (`npm run bench`): the busybox base plus
+ * `layers` layers of `layerMB` MB each, half random bytes and half text so gzip has
+ * realistic work to do (roughly 2:1 overall). Deterministic sizes, random content.
+ */
+export function buildBenchImage(layout: OciLayout, tag: string, opts: { layers?: number; layerMB?: number } = {}): BuiltImage {
+  const count = opts.layers ?? 5;
+  const bytes = Math.round((opts.layerMB ?? 40) * 1024 * 1024);
+  const layers = [layout.addLayer(baseLayerEntries())];
+  for (let i = 0; i < count; i++) {
+    const random = randomBytes(bytes / 2);
+    const text = Buffer.alloc(bytes - random.length);
+    const line = Buffer.from(`carton bench layer ${i}: the quick brown fox jumps over the lazy dog 0123456789\n`);
+    for (let off = 0; off < text.length; off += line.length) line.copy(text, off);
+    layers.push(
+      layout.addLayer([
+        { name: `bench${i}/`, type: 'dir' },
+        { name: `bench${i}/random.bin`, type: 'file', data: random },
+        { name: `bench${i}/text.txt`, type: 'file', data: text },
+      ]),
+    );
+  }
+  const image = layout.addImage(layers, { os: 'linux', architecture: 'amd64' });
+  layout.tag(tag, { digest: image.manifestDigest, size: image.manifestSize }, OCI_MANIFEST);
+  return image;
+}
