@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCreatePlan } from './index';
+import { buildCreatePlan, buildCreatePlanWithWarnings } from './index';
 import { MountTargetKind, MOUNT_ATTR, MS, Op, OpCode } from './ops';
 import { validateSpec } from '../oci/validate';
 import { V2, ctx, extras, base, idx, first, all, before } from './testdata/plan-inputs';
@@ -113,4 +113,23 @@ test('bind: explicit rw/suid clear the source flags; /dev/ptmx devices are left 
   assert.equal(all(ops, OpCode.MKNOD).filter((n) => n.path === '/dev/ptmx').length, 0);
   const plain = buildCreatePlan(base(), ctx(), extras());
   assert.equal(all(plain, OpCode.MOUNT_SETATTR).filter((o) => o.attrClear !== 0).length, 0);
+});
+
+test('user namespace without its own network namespace: /sys is bound from the host', () => {
+  const spec = base();
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'ipc');
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  spec.mounts!.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+  const { ops, warnings } = buildCreatePlanWithWarnings(validateSpec(spec), ctx(), extras());
+  const sys = all(ops, OpCode.MOUNT).find((o) => o.source === 'mounts[3] (/sys)')!;
+  assert.deepEqual([sys.device, sys.fstype, sys.flags], ['/sys', '', MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC]);
+  const mq = all(ops, OpCode.MOUNT).find((o) => o.source === 'mounts[5] (/dev/mqueue)')!;
+  assert.equal(mq.fstype, 'mqueue');
+  assert.deepEqual(warnings, ['mounts[3] (/sys): sysfs cannot be mounted from this user namespace; /sys is bound from the host']);
+  // With its own network namespace, sysfs is mounted fresh.
+  spec.linux!.namespaces = spec.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network' as const } : n));
+  const fresh = all(buildCreatePlan(validateSpec(spec), ctx(), extras()), OpCode.MOUNT).find((o) => o.source === 'mounts[3] (/sys)')!;
+  assert.equal(fresh.fstype, 'sysfs');
 });

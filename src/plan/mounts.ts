@@ -59,7 +59,16 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
   checkProcDestination(m, dest, opts, source);
   const ops = plan.beforePivot;
 
-  if (m.type === 'cgroup') {
+  const hostBind = hostBindInsteadOf(m, ns);
+  if (hostBind) {
+    // The kernel refuses this fs to a new user namespace that does not own the
+    // matching namespace; the host's instance is bound in instead (runc, crun).
+    plan.warnings.push(`${source}: ${m.type} cannot be mounted from this user namespace; ${hostBind} is bound from the host`);
+    ops.push({
+      op: OpCode.MOUNT, source, device: hostBind, target: dest, targetKind: MountTargetKind.IN_ROOT_CREATE_DIR,
+      fstype: '', flags: opts.flags | MS.BIND | MS.REC, data: '',
+    });
+  } else if (m.type === 'cgroup') {
     planCgroupMount(plan, dest, opts, source, ctx.cgroupView, ns);
   } else if (isBindMount(m, opts)) {
     const hostSource = path.resolve(ctx.bundle, m.source ?? '');
@@ -104,6 +113,18 @@ function planOneMount(plan: MountPlan, m: Mount, i: number, ctx: PlanContext, ex
   if (opts.recursiveAttr) {
     ops.push(setattr(dest, opts.recursiveAttr.set, opts.recursiveAttr.clear, true, source));
   }
+}
+
+/**
+ * sysfs needs CAP_SYS_ADMIN over the owner of the network namespace: a user
+ * namespace created for this container does not own it unless the config
+ * creates the network namespace too. crun (and recent runc) bind the host's
+ * /sys then. (mqueue has the same rule for ipc, but hosts may lack
+ * /dev/mqueue, so it keeps failing loudly as in runc.)
+ */
+function hostBindInsteadOf(m: Mount, ns: NamespaceInfo): string | undefined {
+  if (m.type === 'sysfs' && ns.creates('user') && !ns.creates('network')) return '/sys';
+  return undefined;
 }
 
 /**
