@@ -22,7 +22,7 @@ export interface ImageStoreDeps {
   withLock: <T>(fn: () => Promise<T> | T) => Promise<T>;
   normalizeName: (name: string) => string;
   /** Remove layers/blobs nothing references any more (called with the lock held). */
-  collect: (dropNow: string[]) => string[];
+  collect: (drop: { blobs?: string[]; chains?: string[] }) => string[];
 }
 
 export class FileImageStore implements ImageStore {
@@ -174,7 +174,10 @@ export class FileImageStore implements ImageStore {
       db.images = db.images.filter((i) => i !== rec);
       this.write(db);
       out.push(`Deleted: ${rec.id}`);
-      for (const chain of this.deps.collect([rec.id, ...(rec.manifestDigest ? [rec.manifestDigest] : []), ...rec.layers.map((l) => l.blobDigest)])) out.push(`Deleted: ${chain}`);
+      for (const chain of this.deps.collect({
+        blobs: [rec.id, ...(rec.manifestDigest ? [rec.manifestDigest] : []), ...rec.layers.map((l) => l.blobDigest)],
+        chains: rec.layers.map((l) => l.chainId),
+      })) out.push(`Deleted: ${chain}`);
       return out;
     });
   }

@@ -17,6 +17,9 @@ import { decompressFile } from '../layer/decompress';
 import { fsyncDir, readJSONFile, writeFileAtomic } from './fsutil';
 import type { BlobStore, LayerInfo, LayerSource, LayerStore } from './store';
 
+/** How long an unreferenced layer is presumed to belong to a pull in progress. */
+export const LAYER_GRACE_MS = 10 * 60 * 1000;
+
 export class FileLayerStore implements LayerStore {
   readonly dir: string;
   readonly shortDir: string;
@@ -157,12 +160,17 @@ export class FileLayerStore implements LayerStore {
     fs.rmSync(path.dirname(trash), { recursive: true, force: true });
   }
 
-  /** Call with the store lock held. */
-  prune(): string[] {
+  /**
+   * Call with the store lock held. Unreferenced layers younger than LAYER_GRACE_MS are kept
+   * (a pull may have unpacked them and not yet recorded its image) unless named in `dropNow`.
+   */
+  prune(dropNow: ReadonlySet<string> = new Set()): string[] {
     const refs = this.referenced();
     const removed: string[] = [];
+    const now = Date.now();
     for (const info of this.list()) {
       if (refs.chains.has(info.chainId)) continue;
+      if (!dropNow.has(info.chainId) && now - Date.parse(info.createdAt) < LAYER_GRACE_MS) continue;
       this.removeLayer(info.chainId);
       removed.push(info.chainId);
     }

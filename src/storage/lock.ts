@@ -27,6 +27,7 @@ function addonFlock(): FlockFn | undefined {
 
 export class StoreLock {
   private queue: Promise<void> = Promise.resolve();
+  private holders = 0;
 
   constructor(private readonly file: string, private readonly timeoutMs = 120_000) {}
 
@@ -37,10 +38,12 @@ export class StoreLock {
     await prev;
     try {
       const unlock = await this.acquireFile(mode);
+      this.holders++;
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        this.holders--;
         try {
           unlock();
         } finally {
@@ -50,6 +53,39 @@ export class StoreLock {
     } catch (err) {
       releaseQueue();
       throw err;
+    }
+  }
+
+  /**
+   * For synchronous best-effort work (layer prune): the lock if it is free right now, a
+   * no-op release if this process already holds it, or null if another process does.
+   */
+  tryAcquireSync(): (() => void) | null {
+    if (this.holders > 0) return () => undefined;
+    const flock = addonFlock();
+    if (flock) {
+      const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+      let got = false;
+      try {
+        got = flock(fd, 'ex', true) !== false;
+      } catch {
+        got = false;
+      }
+      if (!got) {
+        fs.closeSync(fd);
+        return null;
+      }
+      return () => { try { flock(fd, 'un', false); } finally { fs.closeSync(fd); } };
+    }
+    const file = `${this.file}.pid`;
+    this.breakIfStale(file);
+    try {
+      const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      fs.writeSync(fd, `${process.pid} ${processStartTime(process.pid) ?? 0}`);
+      fs.closeSync(fd);
+      return () => fs.rmSync(file, { force: true });
+    } catch {
+      return null;
     }
   }
 

@@ -29,6 +29,7 @@ export class FileSnapshotStore implements SnapshotStore {
     private readonly layers: FileLayerStore,
     private readonly images: ImageStore,
     private readonly tempDir: (prefix: string) => string,
+    private readonly released: (imageId: string, chainIds: string[]) => void = () => undefined,
   ) {
     this.dir = path.join(root, 'snapshots');
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -114,9 +115,11 @@ export class FileSnapshotStore implements SnapshotStore {
     const dir = path.join(this.dir, containerId);
     if (!fs.existsSync(dir)) return;
     await this.unmount(containerId);
+    const rec = this.record(containerId);
     const trash = path.join(this.tempDir('trash'), containerId);
     fs.renameSync(dir, trash); // the snapshot disappears at once; deletion may take a while
     fs.rmSync(path.dirname(trash), { recursive: true, force: true });
+    if (rec) this.released(rec.imageId, rec.chainIds);
   }
 
   private handle(containerId: string, imageId: string): Snapshot {

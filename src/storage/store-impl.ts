@@ -57,8 +57,9 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
   };
   const layers = new FileLayerStore(root, blobs, tempDir, referenced);
   /** Drop layers and old blobs nothing references. Caller holds the lock. */
-  const collect = (dropNow: string[] = []): string[] => {
-    const removed = layers.prune();
+  const collect = (drop: { blobs?: string[]; chains?: string[] } = {}): string[] => {
+    const dropNow = drop.blobs ?? [];
+    const removed = layers.prune(new Set(drop.chains ?? []));
     const refs = referenced();
     for (const info of layers.list()) refs.blobs.add(info.blobDigest);
     const now = Date.now();
@@ -82,7 +83,18 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
     normalizeName,
     collect,
   });
-  snapshots = new FileSnapshotStore(root, layers, images, tempDir);
+  // a removed snapshot may have been the last holder of a deleted image's layers
+  const released = (imageId: string, chains: string[]): void => {
+    if (images.get(imageId)) return;
+    const release = lock.tryAcquireSync();
+    if (!release) return;
+    try {
+      collect({ chains });
+    } finally {
+      release();
+    }
+  };
+  snapshots = new FileSnapshotStore(root, layers, images, tempDir, released);
   return {
     root,
     blobs,
@@ -93,8 +105,15 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
       get: (c) => layers.get(c),
       list: () => layers.list(),
       prune: () => {
-        // prune() is synchronous in the interface; callers hold the lock (see Store.withLock)
-        return collect([]);
+        // synchronous in the interface: take the lock only if it is free (or ours); when
+        // another process is changing the store, skip — pruning is best effort
+        const release = lock.tryAcquireSync();
+        if (!release) return [];
+        try {
+          return collect();
+        } finally {
+          release();
+        }
       },
     },
     lock: (mode: LockMode = 'ex'): Promise<Release> => lock.acquire(mode),

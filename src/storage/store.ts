@@ -95,7 +95,12 @@ export interface LayerStore {
   ensure(layer: LayerSource, parentChainId: string | null): Promise<LayerInfo>;
   get(chainId: string): LayerInfo | undefined;
   list(): LayerInfo[];
-  /** Remove layers (and their blobs) no image and no snapshot references. Returns removed chain ids. */
+  /**
+   * Remove layers (and their blobs) no image and no snapshot references. Returns removed
+   * chain ids. Takes the store lock if free; skips (returns []) while another process holds
+   * it. Unreferenced layers younger than 10 minutes are kept: they may belong to a pull that
+   * has not recorded its image yet (rmi removes its image's layers at once).
+   */
   prune(): string[];
 }
 

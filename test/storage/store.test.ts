@@ -157,3 +157,18 @@ test('image prune removes dangling images, --all every unused one, never one in 
   assert.deepEqual(fresh.images.list().map((i) => i.id), [used.id]);
   assert.equal(fresh.layers.list().length, 1);
 });
+
+test('layers.prune keeps a freshly unpacked layer no image records yet (a pull in progress)', async () => {
+  const tar = tarOf([{ name: 'in-flight', type: 'file', data: 'x' }]);
+  const digest = sha256(tar);
+  await store.blobs.ingest({ digest, size: tar.length }, Readable.from([tar]));
+  const info = await store.layers.ensure({ diffId: digest }, null);
+  assert.deepEqual(store.layers.prune(), []);
+  assert.ok(store.layers.get(info.chainId));
+  // the same layer, recorded long ago and never used, goes
+  const file = path.join(store.root, 'layers', info.chainId.slice(7), 'layer.json');
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...rec, createdAt: '2020-01-01T00:00:00Z' }));
+  assert.deepEqual(store.layers.prune(), [info.chainId]);
+  assert.equal(store.layers.get(info.chainId), undefined);
+});
