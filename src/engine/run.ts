@@ -49,6 +49,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
   const name = o.name !== undefined ? checkName(o.name) : generateName((n) => containers.list().some((r) => r.Name === n));
   containers.checkNameFree(name);
   const id = newContainerId();
+  const signals = new SignalGuard(runtimeRoot(req.runroot), id);
   const cleanups: Array<() => Promise<void> | void> = [];
   let record: ContainerRecord | undefined;
   let snapshot: Snapshot | undefined;
@@ -79,6 +80,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     } else {
       if (!req.ensureImage) throw new CartonError('EINTERNAL', 'no image source configured', { exitCode: 125 });
       const found = await req.ensureImage(req.target);
+      signals.checkNotAborted();
       store = found.store;
       imageId = found.image.id;
       imageConfig = store.images.config(imageId).config ?? {};
@@ -159,6 +161,8 @@ export async function runForeground(req: RunRequest): Promise<number> {
     containers.save(record);
     // Without -i the container reads an empty stdin, as with Docker.
     const stdio = o.interactive || o.tty ? undefined : ['ignore', 'inherit', 'inherit'];
+    signals.checkNotAborted();
+    signals.containerStarting();
     const code = await api.runContainer({ root: rtRoot, id, bundle, stdio, warn: req.warn });
     record.State.Status = 'exited';
     record.State.ExitCode = code;
@@ -167,8 +171,10 @@ export async function runForeground(req: RunRequest): Promise<number> {
     await undo();
     return code;
   } catch (err) {
+    signals.dispose();
     const e = asCartonError(err);
-    const code = e.code === 'EEXEC_NOTFOUND' ? 127 : e.code === 'EEXEC_PERM' ? 126 : e.exitCode === 126 || e.exitCode === 127 ? e.exitCode : 125;
+    const code =
+      e.code === 'EEXEC_NOTFOUND' ? 127 : e.code === 'EEXEC_PERM' ? 126 : e.exitCode === 126 || e.exitCode === 127 || e.exitCode > 128 ? e.exitCode : 125;
     if (record && !o.rm) {
       record.State.Status = 'created';
       record.State.ExitCode = code;
@@ -182,6 +188,74 @@ export async function runForeground(req: RunRequest): Promise<number> {
     }
     await undo();
     throw new CartonError(e.code, e.message, { hint: e.hint, cause: e.cause ?? err, exitCode: code });
+  } finally {
+    signals.dispose();
+  }
+}
+
+const GUARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/**
+ * Keeps `carton run` alive through Ctrl-C and SIGTERM from the first moment, so a signal
+ * never kills Carton and orphans a container half set up. While setting up, a signal aborts
+ * the run (and everything is undone); once the container is starting, signals that arrive
+ * before the runtime's own forwarding is in place are queued and delivered to the
+ * container's init as soon as its pid is known.
+ */
+class SignalGuard {
+  private phase: 'setup' | 'starting' = 'setup';
+  private abortedBy: NodeJS.Signals | undefined;
+  private pending: NodeJS.Signals[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.phase === 'setup') {
+      this.abortedBy ??= sig;
+      return;
+    }
+    // Another listener means the runtime forwards signals itself now.
+    if (process.listenerCount(sig) > 1) return;
+    this.pending.push(sig);
+    this.timer ??= setInterval(() => this.deliver(), 20);
+  };
+
+  constructor(private readonly rtRoot: string, private readonly id: string) {
+    for (const s of GUARDED) process.on(s, this.handler);
+  }
+
+  checkNotAborted(): void {
+    if (this.abortedBy) {
+      const n = os.constants.signals[this.abortedBy];
+      throw new CartonError('ESTATE', `interrupted by ${this.abortedBy} before the container started`, { exitCode: 128 + n });
+    }
+  }
+
+  containerStarting(): void {
+    this.phase = 'starting';
+  }
+
+  private deliver(): void {
+    let pid: number | undefined;
+    try {
+      pid = runtimeApi().containerState(this.rtRoot, this.id).pid;
+    } catch {
+      return; // not created yet
+    }
+    if (!pid) return;
+    for (const sig of this.pending.splice(0)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  dispose(): void {
+    for (const s of GUARDED) process.off(s, this.handler);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 }
 

@@ -18,6 +18,8 @@ export interface RuntimeApi {
   runContainer(opts: RuntimeRunOptions): Promise<number>;
   killContainer(root: string, id: string, signal: number, opts?: { all?: boolean }): Promise<void>;
   deleteContainer(root: string, id: string, opts?: { force?: boolean }): Promise<void>;
+  /** runtime-spec state JSON; throws when the container does not exist (yet). */
+  containerState(root: string, id: string): { pid?: number; status?: string };
 }
 
 let cached: RuntimeApi | undefined;

@@ -1,0 +1,126 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { makeBusyboxRootfs } from '../helpers/busybox';
+import { CartonEnv, CARTON_MAIN, cartonEnv, leftovers } from './helpers';
+
+let env: CartonEnv;
+let rootfs: string;
+let hostDir: string;
+
+before(() => {
+  env = cartonEnv();
+  rootfs = makeBusyboxRootfs(fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-rootfs-')));
+  hostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-bind-'));
+  fs.writeFileSync(path.join(hostDir, 'f'), 'from the host\n');
+});
+
+after(() => {
+  env.cleanup();
+  fs.rmSync(rootfs, { recursive: true, force: true });
+  fs.rmSync(hostDir, { recursive: true, force: true });
+});
+
+const run = (flags: string[], cmd: string[], input?: string) => env.run(['run', ...flags, '--rootfs', rootfs, ...cmd], input);
+
+test('exit codes: the container\'s, 127 not found, 126 not executable, 125 carton\'s own errors', () => {
+  assert.equal(run(['--rm'], ['true']).status, 0);
+  assert.equal(run(['--rm'], ['sh', '-c', 'exit 3']).status, 3);
+  const nf = run(['--rm'], ['nosuch']);
+  assert.equal(nf.status, 127);
+  assert.match(nf.stderr, /^carton: .*exec: "nosuch": executable file not found in \$PATH/m);
+  fs.writeFileSync(path.join(rootfs, 'notexec'), 'data');
+  const ne = run(['--rm'], ['/notexec']);
+  assert.equal(ne.status, 126);
+  assert.match(ne.stderr, /permission denied/);
+  const bad = run(['--rm', '-u', 'foo'], ['true']);
+  assert.equal(bad.status, 125);
+  assert.equal(bad.stderr, 'carton: unable to find user foo: no matching entries in passwd file\n');
+  assert.equal(env.run(['run', '--bogus', 'x']).status, 125);
+});
+
+test('-e, -w and -u shape the process; HOSTNAME and HOME are set as Docker does', () => {
+  const r = run(['--rm', '-e', 'FOO=bar', '-w', '/work/dir', '-u', 'user', '--hostname', 'box'], ['sh', '-c', 'echo $FOO; pwd; id -u; id -g; echo $HOME; hostname; echo $HOSTNAME']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'bar\n/work/dir\n1000\n1000\n/home/user\nbox\nbox\n');
+  const numeric = run(['--rm', '-u', '4242:4343'], ['sh', '-c', 'id -u; id -g']);
+  assert.equal(numeric.stdout, '4242\n4343\n');
+});
+
+test('--rm leaves no record, bundle, mount or cgroup; without it the record stays for ps -a and rm', () => {
+  const r = run(['--rm', '-m', '32m'], ['cat', '/etc/hostname']);
+  assert.equal(r.status, 0, r.stderr);
+  const short = r.stdout.trim();
+  assert.match(short, /^[0-9a-f]{12}$/);
+  assert.deepEqual(leftovers(short), []);
+  assert.deepEqual(fs.readdirSync(path.join(env.root, 'containers')), []);
+  assert.deepEqual(fs.readdirSync(path.join(env.runroot, 'bundles')), []);
+
+  const kept = run(['--name', 'carton-test-kept'], ['sh', '-c', 'cat /etc/hostname; exit 3']);
+  assert.equal(kept.status, 3);
+  const id = kept.stdout.trim();
+  assert.deepEqual(leftovers(id), []);
+  const ps = env.run(['ps', '-a']);
+  assert.match(ps.stdout, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES\n/);
+  assert.match(ps.stdout, new RegExp(`${id} .*"sh -c cat /etc/host…" .*Exited \\(3\\) .* ago +carton-test-kept\\n`));
+  assert.equal(env.run(['ps', '-q']).stdout, '');
+  const json = JSON.parse(env.run(['ps', '-a', '--format', '{{json .}}']).stdout);
+  assert.equal(json.Names, 'carton-test-kept');
+  assert.equal(json.State, 'exited');
+  const dup = run(['--name', 'carton-test-kept'], ['true']);
+  assert.equal(dup.status, 125);
+  assert.match(dup.stderr, /Conflict. The container name "\/carton-test-kept" is already in use/);
+  assert.equal(env.run(['rm', 'carton-test-kept']).stdout, 'carton-test-kept\n');
+  assert.equal(env.run(['ps', '-aq']).stdout, '');
+  const missing = env.run(['rm', 'carton-test-kept']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /No such container: carton-test-kept/);
+});
+
+test('-v bind (ro), --read-only, --tmpfs and --network none', () => {
+  const r = run(['--rm', '-v', `${hostDir}:/mnt:ro`, '--read-only', '--tmpfs', '/scratch', '--network', 'none'], [
+    'sh', '-c', 'cat /mnt/f; touch /mnt/x 2>/dev/null || echo mnt-ro; touch /y 2>/dev/null || echo root-ro; touch /scratch/z && echo tmpfs-rw; ls /sys/class/net',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'from the host\nmnt-ro\nroot-ro\ntmpfs-rw\nlo\n');
+  const rw = run(['--rm', '-v', `${hostDir}:/mnt`], ['sh', '-c', 'echo written > /mnt/g']);
+  assert.equal(rw.status, 0, rw.stderr);
+  assert.equal(fs.readFileSync(path.join(hostDir, 'g'), 'utf8'), 'written\n');
+});
+
+test('the memory and pids limits are readable in the container\'s own /sys/fs/cgroup', () => {
+  const r = run(['--rm', '-m', '64m', '--pids-limit', '42'], ['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${64 * 1024 * 1024}\n42\n`);
+});
+
+test('SIGINT to carton reaches the container', async () => {
+  const child = env.start(['run', '--rm', '--rootfs', rootfs, 'sh', '-c', 'trap "echo got-int; exit 7" INT; echo ready; while true; do sleep 0.1; done']);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('ready')) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  // If carton died instead, the container would still hold the pipe: do not wait for it.
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  assert.equal(code, 7);
+  assert.match(out, /got-int/);
+});
+
+test('-it gives the container a terminal (through script)', () => {
+  const cmd = `${process.execPath} ${CARTON_MAIN} --root ${env.root} --runroot ${env.runroot} run --rm -it --rootfs ${rootfs} sh -c 'tty; echo $TERM'`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\/dev\/pts\/0\r*\n/);
+  assert.match(r.stdout, /xterm/);
+});
+
+test('-i pipes stdin; without -i the container reads an empty stdin', () => {
+  assert.equal(run(['--rm', '-i'], ['cat'], 'piped\n').stdout, 'piped\n');
+  assert.equal(run(['--rm'], ['cat'], 'piped\n').stdout, '');
+});
