@@ -9,7 +9,6 @@
  * streams to disk (one hash per byte; nothing is hashed twice here); layers.ensure()
  * checks the uncompressed diff_id. Manifests and the config are checked in the client.
  */
-import { pipeline, Transform } from 'stream';
 import { CartonError, asCartonError } from '../common/errors';
 import { chainIds } from '../layer/chain';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../storage/image-types';
@@ -20,7 +19,7 @@ import { Platform, formatPlatform, hostPlatform, normalizePlatform, parsePlatfor
 import type { PullEvent } from './progress';
 import { familiarString, formatReference, parseReference, repositoryName } from './reference';
 import { Credentials, FetchedManifest, RegistryClient, sha256 } from './registry/client';
-import { isTransientError } from './registry/http';
+import { resumableStream } from './registry/resumable';
 
 export interface PullOptions {
   store: Store;
@@ -66,13 +65,8 @@ function isIndex(m: FetchedManifest): boolean {
   return m.mediaType === MEDIA.ociIndex || m.mediaType === MEDIA.dockerList;
 }
 
-function retryableDownloadError(err: unknown): boolean {
-  if (isTransientError(err)) return true;
-  if (err instanceof CartonError) {
-    if (err.code === 'EDIGEST') return /truncated/.test(err.message);
-    return err.cause !== undefined && isTransientError(err.cause);
-  }
-  return false;
+function truncated(err: unknown): boolean {
+  return err instanceof CartonError && err.code === 'EDIGEST' && /truncated/.test(err.message);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -151,37 +145,42 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
   const downloadOne = async (l: Descriptor): Promise<void> => {
     const id = shortId(l.digest);
     for (let attempt = 1; ; attempt++) {
-      let done = 0;
       let lastEmit = 0;
-      try {
-        const { stream } = await client.openBlob(ref.path, l.digest, l.size);
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            done += chunk.length;
+      // Breaks mid-body resume with Range inside this stream; the store's ingest sees one stream.
+      const stream = resumableStream(
+        {
+          open: async (offset) => {
+            const r = await client.openBlob(ref.path, l.digest, l.size, offset);
+            return { stream: r.stream, skip: r.skip };
+          },
+        },
+        {
+          label: `blob ${l.digest} from ${repositoryName(ref)}`,
+          attempts,
+          onRetry: (n, reason, offset) => emit({ type: 'layer', id, status: 'Retrying', attempt: n, reason: `${reason} (resuming at byte ${offset})` }),
+          onProgress: (done) => {
             const now = Date.now();
             if (now - lastEmit >= 100) {
               lastEmit = now;
               emit({ type: 'layer', id, status: 'Downloading', current: done, total: l.size });
             }
-            cb(null, chunk);
           },
-        });
-        const piped = pipeline(stream, counter, () => undefined);
-        active.add(piped);
-        try {
-          await store.blobs.ingest({ digest: l.digest, size: l.size }, piped);
-        } finally {
-          active.delete(piped);
-        }
+        },
+      );
+      active.add(stream);
+      try {
+        await store.blobs.ingest({ digest: l.digest, size: l.size }, stream);
         downloadedSomething = true;
         emit({ type: 'layer', id, status: 'Verifying Checksum' });
         emit({ type: 'layer', id, status: 'Download complete' });
         return;
       } catch (err) {
-        if (failed !== undefined) throw err;
-        if (attempt >= attempts || !retryableDownloadError(err)) throw err;
+        // A body that ended short without an error (no Content-Length) shows up as truncated: start over.
+        if (failed !== undefined || attempt >= attempts || !truncated(err)) throw err;
         emit({ type: 'layer', id, status: 'Retrying', attempt, reason: (err as Error).message });
         await sleep(Math.min(5000, 250 * 2 ** (attempt - 1)));
+      } finally {
+        active.delete(stream);
       }
     }
   };

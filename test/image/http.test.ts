@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as http from 'http';
 import * as net from 'net';
 import { readAll, send, sendWithRetry } from '../../src/image/registry/http';
+import { resumableStream } from '../../src/image/registry/resumable';
 
 const servers: http.Server[] = [];
 after(() => {
@@ -89,4 +90,36 @@ test('redirects: Authorization kept on the same origin, dropped for another', as
 test('a redirect loop ends with a clear error', async () => {
   const base = await serve((_req, res) => void res.writeHead(302, { location: '/again' }).end());
   await assert.rejects(send({ method: 'GET', url: new URL(base), maxRedirects: 3 }), { code: 'EREGISTRY', message: /more than 3 redirects/ });
+});
+
+test('a resumed download skips what it already has when the server ignores Range', async () => {
+  const body = Buffer.alloc(1 << 20);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  let n = 0;
+  const ranges: Array<string | undefined> = [];
+  const base = await serve((req, res) => {
+    n++;
+    ranges.push(req.headers.range);
+    res.writeHead(200, { 'content-length': String(body.length) });
+    if (n === 1) {
+      res.write(body.subarray(0, 300_000), () => res.socket?.destroy());
+      return;
+    }
+    res.end(body);
+  });
+  const stream = resumableStream(
+    {
+      open: async (offset) => {
+        const r = await send({ method: 'GET', url: new URL(base), headers: offset ? { range: `bytes=${offset}-` } : {} });
+        return { stream: r.body, skip: r.status === 200 ? offset : 0 };
+      },
+    },
+    { label: 'blob test', attempts: 3, baseDelayMs: 1 },
+  );
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(body));
+  assert.equal(n, 2);
+  assert.equal(ranges[0], undefined);
+  assert.match(String(ranges[1]), /^bytes=\d+-$/);
 });

@@ -196,21 +196,38 @@ export class RegistryClient {
     return { mediaType, digest, bytes, json };
   }
 
-  /** Start downloading a blob; the caller streams it into the store (which verifies it). */
-  async openBlob(repo: string, digest: string, expectedSize?: number): Promise<{ stream: Readable; size?: number }> {
-    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, [pullScope(repo)], {});
-    if (res.status !== 200) {
+  /**
+   * Start downloading a blob, from byte `offset` when resuming (`Range`); the caller
+   * streams it into the store (which verifies it). `skip` tells how many leading bytes
+   * the caller must drop: a server that ignores Range answers 200 with the whole blob.
+   */
+  async openBlob(
+    repo: string,
+    digest: string,
+    expectedSize?: number,
+    offset = 0,
+  ): Promise<{ stream: Readable; size?: number; skip: number }> {
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, [pullScope(repo)], headers);
+    const partial = offset > 0 && res.status === 206;
+    if (res.status !== 200 && !partial) {
       throw await errorFromResponse(res, { subject: `blob ${digest} in ${this.domain}/${repo}`, ...this.credState() });
     }
-    const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
-    if (len !== undefined && expectedSize !== undefined && expectedSize >= 0 && len !== expectedSize) {
-      res.body.destroy();
-      throw new CartonError(
-        'EDIGEST',
-        `blob ${digest} from ${this.domain}/${repo}: size mismatch: registry sends ${len} bytes, manifest says ${expectedSize}`,
-      );
+    const where = `blob ${digest} from ${this.domain}/${repo}`;
+    if (partial) {
+      const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== offset) {
+        res.body.destroy();
+        throw new CartonError('EREGISTRY', `${where}: asked to resume at byte ${offset}, got range ${res.headers['content-range'] ?? '(none)'}`);
+      }
     }
-    return { stream: res.body, size: len };
+    const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+    const want = expectedSize !== undefined && expectedSize >= 0 ? (partial ? expectedSize - offset : expectedSize) : undefined;
+    if (len !== undefined && want !== undefined && len !== want) {
+      res.body.destroy();
+      throw new CartonError('EDIGEST', `${where}: size mismatch: registry sends ${len} bytes, manifest says ${want}`);
+    }
+    return { stream: res.body, size: len, skip: partial ? 0 : offset };
   }
 
   /** Fetch a small blob (an image config) into memory, verified. */
