@@ -24,6 +24,8 @@ export interface LoadOptions {
   architecture?: string;
   /** Name for images whose archive gives none (an OCI layout whose ref.name is only a tag). */
   name?: string;
+  /** How errors name the archive (default "archive <path>"). */
+  label?: string;
 }
 
 export interface LoadResult {
@@ -33,7 +35,7 @@ export interface LoadResult {
 }
 
 export async function loadArchive(store: Store, file: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const label = `archive ${file}`;
+  const label = opts.label ?? `archive ${file}`;
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -261,4 +263,19 @@ function parseConfig(bytes: Buffer, what: string): ImageConfig {
 export function hostArch(): string {
   const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
   return map[process.arch] ?? process.arch;
+}
+
+/** `docker load` from stdin: spool the stream into the store's temp space, then load it. */
+export async function loadArchiveStream(store: Store, input: NodeJS.ReadableStream, opts: LoadOptions = {}): Promise<LoadResult> {
+  const dir = store.tempDir('stdin');
+  try {
+    const file = path.join(dir, 'archive');
+    await pipeline(input, fs.createWriteStream(file));
+    if (fs.statSync(file).size === 0) {
+      throw new CartonError('EINVAL_CONFIG', 'requested load from stdin, but stdin is empty', { hint: 'use --input FILE or pipe an archive in' });
+    }
+    return await loadArchive(store, file, { label: 'archive from stdin', ...opts });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

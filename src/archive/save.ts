@@ -8,6 +8,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { pipeline } from 'stream/promises';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { decompressFile, detectCompression } from '../layer/decompress';
 import { encodeHeader, END_OF_ARCHIVE, padding } from '../layer/tar-writer';
@@ -251,4 +252,20 @@ async function writeOci(store: Store, items: SaveItem[], sink: Sink): Promise<vo
     }
   }
   sink.file('index.json', Buffer.from(JSON.stringify(index)));
+}
+
+/**
+ * `docker save` without -o: the archive to a stream (stdout). Spooled through a temp file
+ * in the store first, so an error while collecting layers sends nothing rather than half
+ * an archive.
+ */
+export async function saveImagesToStream(store: Store, items: SaveItem[], out: NodeJS.WritableStream, format: Exclude<SaveFormat, 'oci-dir'>): Promise<void> {
+  const dir = store.tempDir('save');
+  try {
+    const file = path.join(dir, 'archive.tar');
+    await saveImages(store, items, file, format);
+    await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), out, { end: false });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

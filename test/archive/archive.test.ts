@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Readable } from 'stream';
 import * as zlib from 'zlib';
 import { after, before, test } from 'node:test';
 import { importRootfs } from '../../src/archive/import';
-import { loadArchive } from '../../src/archive/load';
-import { saveImages, saveItems } from '../../src/archive/save';
+import { loadArchive, loadArchiveStream } from '../../src/archive/load';
+import { saveImages, saveImagesToStream, saveItems } from '../../src/archive/save';
 import { CartonError } from '../../src/common/errors';
 import { tarDirectory } from '../../src/layer/tar-dir';
 import { packTar } from '../../src/layer/tar-writer';
@@ -159,6 +160,22 @@ test('OCI archive and directory saved by Carton are read by skopeo and load back
   const res = await loadArchive(fresh, oa);
   assert.deepEqual(res.lines, ['Loaded image: docker.io/carton-test/dir:v1']);
   assert.deepEqual((await loadArchive(fresh, od)).lines, [`Loaded image ID: ${ids.configDigest}`]);
+});
+
+test('save to a stream and load from a stream (docker save | docker load)', async () => {
+  const { PassThrough } = await import('stream');
+  const pipe = new PassThrough();
+  const chunks: Buffer[] = [];
+  pipe.on('data', (c: Buffer) => chunks.push(c));
+  await saveImagesToStream(store, saveItems(store, ['carton-test/skopeo:v1']), pipe, 'docker-archive');
+  pipe.end();
+  const fresh = openStore(path.join(tmp.dir, 'store-stream'));
+  const res = await loadArchiveStream(fresh, Readable.from([Buffer.concat(chunks)]));
+  assert.deepEqual(res.lines, ['Loaded image: docker.io/carton-test/skopeo:v1']);
+  assert.equal(res.images[0].id, ids.configDigest);
+  await assert.rejects(loadArchiveStream(fresh, Readable.from([Buffer.from('nope'.repeat(200))])), /^CartonError: archive from stdin: not a valid tar archive/);
+  await assert.rejects(loadArchiveStream(fresh, Readable.from([])), /stdin is empty/);
+  assert.deepEqual(fs.readdirSync(path.join(fresh.root, 'tmp')), []);
 });
 
 test('import turns a rootfs tarball into a one-layer image that runs', async (t) => {
