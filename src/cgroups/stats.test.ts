@@ -38,7 +38,10 @@ test('v2 stats in runc events shape', () => {
 });
 
 test('v1 stats from per-controller dirs', () => {
-  const acct = fake('v1/cpuacct', { 'cpuacct.usage': '900\n', 'cpuacct.usage_percpu': '400 500 \n', 'cpuacct.stat': 'user 2\nsystem 1\n' });
+  const acct = fake('v1/cpuacct', {
+    'cpuacct.usage': '900\n', 'cpuacct.usage_percpu': '400 500 \n', 'cpuacct.stat': 'user 2\nsystem 1\n',
+    'cpuacct.usage_all': 'cpu user system\n0 300 100\n1 500 0\n',
+  });
   const mem = fake('v1/memory', {
     'memory.limit_in_bytes': '1048576\n', 'memory.usage_in_bytes': '4096\n', 'memory.max_usage_in_bytes': '8192\n', 'memory.failcnt': '5\n',
     'memory.stat': 'cache 10\nrss 20\n',
@@ -47,7 +50,8 @@ test('v1 stats from per-controller dirs', () => {
   const blk = fake('v1/blkio', { 'blkio.throttle.io_service_bytes_recursive': '8:0 Read 4096\n8:0 Write 0\n8:0 Total 4096\nTotal 4096\n' });
   const dirs: Record<string, string> = { cpuacct: acct, memory: mem, pids, blkio: blk };
   const s = readStats((c) => (dirs[c] ? { dir: dirs[c], version: 1 } : undefined));
-  assert.deepEqual(s.cpu.usage, { total: 900, percpu: [400, 500], kernel: 10000000, user: 20000000 });
+  assert.deepEqual(s.cpu.usage, { total: 900, percpu: [400, 500], percpu_kernel: [100, 0], percpu_user: [300, 500], kernel: 10000000, user: 20000000 });
+  assert.deepEqual(s.hugetlb, {});
   assert.deepEqual(s.memory.usage, { limit: 1048576, usage: 4096, max: 8192, failcnt: 5 });
   assert.deepEqual(s.memory.raw, { cache: 10, rss: 20 });
   assert.deepEqual(s.pids, { current: 1, limit: 10 });

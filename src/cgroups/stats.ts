@@ -10,7 +10,7 @@ export interface MemoryEntry { limit: number; usage?: number; max?: number; fail
 
 export interface CgroupStats {
   cpu: {
-    usage: { total?: number; percpu?: number[]; kernel: number; user: number };
+    usage: { total?: number; percpu?: number[]; percpu_kernel?: number[]; percpu_user?: number[]; kernel: number; user: number };
     throttling: { periods?: number; throttledPeriods?: number; throttledTime?: number };
   };
   cpuset: { cpus?: number[]; mems?: number[] } & Record<string, number | number[] | undefined>;
@@ -56,6 +56,12 @@ function cpuStats(locate: Locate): CgroupStats['cpu'] {
       usage.total = readNumber(acct.dir, 'cpuacct.usage');
       const per = tryRead(acct.dir, 'cpuacct.usage_percpu');
       if (per) usage.percpu = per.trim().split(/\s+/).map(Number);
+      // "cpu user system" then one line per CPU, in nanoseconds.
+      const all = (tryRead(acct.dir, 'cpuacct.usage_all') ?? '').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).map(Number));
+      if (all.length > 0 && all.every((r) => r.length === 3)) {
+        usage.percpu_kernel = all.map((r) => r[2]);
+        usage.percpu_user = all.map((r) => r[1]);
+      }
       const s = readKeyValues(acct.dir, 'cpuacct.stat');
       usage.user = (s.user ?? 0) * NS_PER_TICK;
       usage.kernel = (s.system ?? 0) * NS_PER_TICK;
@@ -175,6 +181,8 @@ function hugetlbStats(locate: Locate): CgroupStats['hugetlb'] {
   const out: CgroupStats['hugetlb'] = {};
   if (!h) return out;
   for (const size of hugePageSizes()) {
+    // Only sizes the cgroup accounts (hybrid hosts may not have hugetlb enabled on cgroup2).
+    if (tryRead(h.dir, h.version === 1 ? `hugetlb.${size}.usage_in_bytes` : `hugetlb.${size}.current`) === undefined) continue;
     if (h.version === 1) {
       out[size] = drop({
         usage: readNumber(h.dir, `hugetlb.${size}.usage_in_bytes`),
