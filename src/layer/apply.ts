@@ -213,7 +213,12 @@ export class LayerApplier implements TarSink {
   private setMeta(abs: string, e: TarEntry): void {
     fs.lchownSync(abs, e.uid, e.gid);
     if (e.type !== 'symlink') fs.chmodSync(abs, e.mode & 0o7777);
-    for (const [name, value] of e.xattrs) this.xattrs.push({ path: abs, name, value });
+    for (const [name, value] of e.xattrs) {
+      // overlay's own attributes (redirect, metacopy, origin, opaque) would steer lookups in
+      // the merged view; a layer expresses opaque dirs with .wh..wh..opq, never directly
+      if (name.startsWith('trusted.overlay.')) continue;
+      this.xattrs.push({ path: abs, name, value });
+    }
     if (e.type === 'dir') this.dirTimes.push({ abs, mtime: e.mtime });
     else fs.lutimesSync(abs, e.mtime, e.mtime);
   }

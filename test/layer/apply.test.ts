@@ -85,6 +85,7 @@ test('devices, fifo, setuid, ownership, mtimes, hardlinks, symlinks and binary x
 
 test('whiteouts become overlay whiteouts, opaque markers the opaque xattr', async () => {
   const info = await ensure([
+    { name: 'etc/redirected', type: 'dir', xattrs: { 'trusted.overlay.redirect': '/bin', 'trusted.overlay.metacopy': '', 'user.ok': '1' } },
     { name: 'etc/.wh.motd', type: 'file', data: '' },
     { name: 'var/cache/.wh..wh..opq', type: 'file', data: '' },
     { name: 'var/cache/keep', type: 'file', data: 'k' },
@@ -93,6 +94,8 @@ test('whiteouts become overlay whiteouts, opaque markers the opaque xattr', asyn
   assert.ok(wh.isCharacterDevice());
   assert.equal(wh.rdev, 0);
   assert.ok(!fs.existsSync(path.join(info.diffDir, 'etc/.wh.motd')));
+  const redirected = path.join(info.diffDir, 'etc/redirected');
+  assert.deepEqual([...(getXattrs([redirected]).get(redirected)?.keys() ?? [])], ['user.ok'], 'overlay xattrs from a tar are dropped');
   const cache = path.join(info.diffDir, 'var/cache');
   assert.equal(getXattrs([cache]).get(cache)?.get('trusted.overlay.opaque')?.toString(), 'y');
 });
