@@ -93,6 +93,20 @@ test('without a stored manifest an OCI manifest is written', async () => {
   assert.match(res.digest, /^sha256:[a-f0-9]{64}$/);
 });
 
+test('push to an HTTPS registry, mounting across repositories there too', async () => {
+  const tlsReg = await startRegistry({ kind: 'none' }, { tls: true });
+  try {
+    await push(`${src.host}/test/busybox:v1`, { store, destination: `${tlsReg.host}/first/app:1` });
+    const events: PushEvent[] = [];
+    await push(`${src.host}/test/busybox:v1`, { store, destination: `${tlsReg.host}/second/app:1`, onProgress: (e) => events.push(e) });
+    assert.equal(events.filter((e) => e.type === 'layer' && e.status === 'Mounted').length, 4);
+    const info = (await skopeoInspect(`${tlsReg.host}/second/app:1`)) as { Digest: string };
+    assert.match(info.Digest, /^sha256:/);
+  } finally {
+    await tlsReg.stop();
+  }
+});
+
 test('errors: an image not in the store, and no credentials for a token registry', async () => {
   await assert.rejects(push('nope:latest', { store, destination: `${dst.host}/x:y` }), { code: 'ENOTFOUND' });
   await assert.rejects(push(image.configDigest, { store, destination: `${dst.host}/x/y:z`, authFile: '/nonexistent/carton-test.json' }), {

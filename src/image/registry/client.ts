@@ -257,7 +257,8 @@ export class RegistryClient {
 
   /** Try a cross-repository mount; true when the registry linked the blob without an upload. */
   async mountBlob(repo: string, digest: string, fromRepo: string): Promise<boolean> {
-    const url = new URL(`/v2/${repo}/blobs/uploads/`, this.base ?? `http://${this.apiHost}`);
+    await this.ping(); // the URL needs the scheme ping() settles
+    const url = new URL(`/v2/${repo}/blobs/uploads/`, this.base);
     url.searchParams.set('mount', digest);
     url.searchParams.set('from', fromRepo);
     const res = await this.request('POST', url, [pushScope(repo), pullScope(fromRepo)], {}, Buffer.alloc(0));
