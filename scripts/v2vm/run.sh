@@ -6,6 +6,7 @@
 #
 #   bash scripts/v2vm/run.sh                                 # the cgroup integration tests
 #   bash scripts/v2vm/run.sh node --test dist/test/cgroups/  # any command, run in $PWD
+#   bash scripts/v2vm/run.sh --tap FILE                     # the default lane, TAP report to FILE
 #
 # Environment: V2VM_TIMEOUT (seconds, default 900), V2VM_MEM (MiB, 1024), V2VM_CPUS (2),
 # V2VM_VERBOSE=1 to watch the serial console. The kernel and initramfs are built once
@@ -20,8 +21,19 @@ started=$(date +%s)
 
 log() { echo "v2vm: $*" >&2; }
 
+# --tap FILE: run the default lane and also write its TAP report to FILE (for scripts/test.sh).
+tap_out=
+if [ "${1:-}" = --tap ]; then
+  [ $# -eq 2 ] || { log "usage: run.sh --tap FILE (the default lane only)"; exit 2; }
+  tap_out=$2
+  set --
+fi
 if [ $# -eq 0 ]; then
   set -- node --test --test-concurrency=1 "$repo/dist/test/cgroups/"
+  if [ -n "$tap_out" ]; then
+    set -- node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=tap --test-reporter-destination=/tmp/.v2vm/lane.tap "$repo/dist/test/cgroups/"
+  fi
 fi
 
 # --- tools and kernel ---------------------------------------------------------------
@@ -160,6 +172,7 @@ qemu_status=$?
 set -e
 
 [ -f "$run/output" ] && cat "$run/output"
+if [ -n "$tap_out" ] && [ -f "$run/lane.tap" ]; then cp "$run/lane.tap" "$tap_out"; fi
 elapsed=$(( $(date +%s) - started ))
 if [ "$qemu_status" -eq 124 ] || [ "$qemu_status" -eq 137 ]; then
   log "timed out after ${timeout_s}s; console:"; tail -n 40 "$run/console.log" >&2 2>/dev/null || true
