@@ -55,6 +55,9 @@ export class FileSnapshotStore implements SnapshotStore {
     const image = typeof imageIdOrRecord === 'string' ? this.images.resolve(imageIdOrRecord) : imageIdOrRecord;
     if (!image) throw new CartonError('ENOTFOUND', `No such image: ${imageIdOrRecord as string}`);
     const dir = path.join(this.dir, containerId);
+    if (fs.existsSync(dir) && !this.record(containerId)) {
+      await this.remove(containerId); // left half-prepared by a killed process
+    }
     try {
       fs.mkdirSync(dir, 0o700);
     } catch (err) {

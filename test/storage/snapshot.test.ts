@@ -88,6 +88,16 @@ test('150 lower layers mount; each layer is visible and the last one wins', asyn
   assert.equal(store.layers.get(img.layers[100].chainId), undefined);
 });
 
+test('a snapshot left half-prepared by a killed process is replaced', async (t) => {
+  const half = path.join(store.root, 'snapshots', 'carton-test-half');
+  fs.mkdirSync(path.join(half, 'upper'), { recursive: true }); // no snapshot.json: never completed
+  fs.writeFileSync(path.join(half, 'upper', 'stale'), 'x');
+  const snap = await store.snapshots.prepare('carton-test-half', 'snap:1');
+  t.after(() => snap.cleanup());
+  assert.ok(!fs.existsSync(path.join(snap.rootfs, 'stale')));
+  assert.ok(fs.existsSync(path.join(snap.rootfs, 'bin/busybox')));
+});
+
 test('preparing from an unknown image fails cleanly', async () => {
   await assert.rejects(store.snapshots.prepare('carton-test-none', 'no-such-image'), /No such image: no-such-image/);
   assert.ok(!fs.existsSync(path.join(store.root, 'snapshots', 'carton-test-none')));
