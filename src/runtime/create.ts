@@ -103,10 +103,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     };
     // A record from the start (pid 0: "creating"): should this process die mid-way,
     // `delete --force` still finds the cgroups to remove.
-    store.save(record);
+    store.save(record, false);
     await cgroups.create();
     record.cgroupCreated = cgroups.created;
-    store.save(record);
     trace('create: cgroups created');
 
     const ctx: PlanContext = {
@@ -153,6 +152,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     const pid = await handle.containerPid;
     record.pid = pid;
     record.pidStartTime = pidStartTime(pid) ?? 0;
+    // run goes straight on to exec: it is started as soon as it is ready.
+    if (mode === 'run') record.started = true;
     store.save(record);
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
     lock.release();

@@ -57,6 +57,20 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   }
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
   let stopProxy: (() => Promise<void>) | undefined;
+  // As in run: signals are caught from the start and passed on once the pid is known.
+  let execPid = 0;
+  const pending: number[] = [];
+  if (!opts.detach) {
+    const sigs = require('os').constants.signals as Record<string, number>;
+    for (const sig of FORWARDED_SIGNALS) {
+      const h = (): void => {
+        if (execPid) signalProcess(execPid, sigs[sig]);
+        else pending.push(sigs[sig]);
+      };
+      process.on(sig, h);
+      forwarders.push([sig, h]);
+    }
+  }
   try {
     const ctx: ExecPlanContext = {
       containerPid: record.pid,
@@ -83,15 +97,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     const pid = await init.containerPid;
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
     if (opts.detach) return 0;
+    execPid = pid;
+    for (const sig of pending.splice(0)) signalProcess(pid, sig);
     if (receiver) stopProxy = proxyTerminal(await receiver.master);
-    const sigs = require('os').constants.signals as Record<string, number>;
-    for (const sig of FORWARDED_SIGNALS) {
-      const h = (): void => {
-        signalProcess(pid, sigs[sig]);
-      };
-      process.on(sig, h);
-      forwarders.push([sig, h]);
-    }
     return exitCodeOf(await init.exit);
   } finally {
     for (const [sig, h] of forwarders) process.off(sig, h);

@@ -65,7 +65,8 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
     const out = [res.stdout?.toString().trim(), res.stderr?.toString().trim()].filter(Boolean).join('; ');
     return out ? `: ${out}` : '';
   };
-  if (res.error) {
+  // A hook that does not read its stdin (the state) and exits early is fine: EPIPE is not its failure.
+  if (res.error && (res.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const code = (res.error as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') {
       throw new CartonError('EHOOK', `${where}: timed out after ${hook.timeout}s and was killed`);

@@ -38,20 +38,26 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     consoleSocket = receiver.socketPath;
   }
   let stopProxy: (() => Promise<void>) | undefined;
+  // Installed before the container exists: a signal that arrives while it is being
+  // created is held and passed on as soon as its pid is known, never fatal to us.
+  let containerPid = 0;
+  const pending: number[] = [];
+  const sigs = require('os').constants.signals as Record<string, number>;
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
+  for (const sig of FORWARDED_SIGNALS) {
+    const h = (): void => {
+      if (containerPid) signalProcess(containerPid, sigs[sig]);
+      else pending.push(sigs[sig]);
+    };
+    process.on(sig, h);
+    forwarders.push([sig, h]);
+  }
   try {
     const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run' });
     const { record, store, init } = created;
+    containerPid = record.pid;
+    for (const s of pending.splice(0)) signalProcess(containerPid, s);
     if (receiver) stopProxy = proxyTerminal(await receiver.master);
-    for (const sig of FORWARDED_SIGNALS) {
-      const h = (): void => {
-        signalProcess(record.pid, sig === 'SIGWINCH' ? 28 : (require('os').constants.signals as Record<string, number>)[sig]);
-      };
-      process.on(sig, h);
-      forwarders.push([sig, h]);
-    }
-    record.started = true;
-    store.save(record);
     try {
       runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
     } catch (err) {

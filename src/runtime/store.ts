@@ -91,9 +91,14 @@ export class StateStore {
     }
   }
 
-  save(record: ContainerRecord): void {
+  /**
+   * `durable: false` skips the fsync, for the transient "creating" record: it only
+   * matters while this process lives, and after a crash of the machine the cgroups
+   * it points at are gone too.
+   */
+  save(record: ContainerRecord, durable = true): void {
     const dir = this.dir(record.id);
-    writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(record));
+    writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(record), 0o600, durable);
   }
 
   remove(id: string): void {
@@ -123,12 +128,12 @@ export function validateId(id: string): void {
 }
 
 /** Write a file so readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+export function writeFileAtomic(file: string, content: string, mode = 0o600, durable = true): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }

@@ -7,5 +7,5 @@ const enabled = process.env.CARTON_TRACE === '1';
 export function trace(phase: string): void {
   if (!enabled) return;
   const ms = performance.now();
-  process.stderr.write(`carton-trace ${ms.toFixed(1)}ms ${phase}\n`);
+  require('fs').writeSync(2, `carton-trace ${ms.toFixed(1)}ms ${phase}\n`);
 }

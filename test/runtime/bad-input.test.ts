@@ -32,7 +32,6 @@ function bundleWith(mutate: (s: Spec) => void, args = ['true']): string {
 function expectCreateFails(b: string, pattern: RegExp, extra: string[] = []): void {
   const id = newId('bad');
   ids.push(id);
-  const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
   const logFile = path.join(b, 'log.json');
   const r = runtimeDetached(root, ['--log', logFile, '--log-format', 'json', 'create', '-b', b, ...extra, id]);
   assert.notEqual(r.status, 0, 'create should fail');
@@ -41,9 +40,8 @@ function expectCreateFails(b: string, pattern: RegExp, extra: string[] = []): vo
   const entry = JSON.parse(last) as { level: string; msg: string; time: string };
   assert.equal(entry.level, 'error');
   assert.match(entry.msg, pattern);
+  // Mounts are checked by bundle path and id (other tests on this machine mount and unmount meanwhile).
   assert.deepEqual(leftovers(root, id, b), []);
-  const mountsAfter = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
-  assert.equal(mountsAfter, mountsBefore, 'mount table changed');
 }
 
 describe('bad input leaves nothing behind', () => {

@@ -1,4 +1,5 @@
 /** carton-runtime events [--stats] [--interval D] ID: stats (and OOM) events as JSON lines, runc's shape. */
+import { stdout } from './out';
 import { CartonError } from '../../common/errors';
 import { containerStats } from '../../runtime/control';
 import { loadContainer } from '../../runtime/lifecycle';
@@ -22,7 +23,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const id = p.positionals[0];
   const print = async (): Promise<void> => {
     const data = await containerStats(g.root, id);
-    process.stdout.write(`${JSON.stringify({ type: 'stats', id, data })}\n`);
+    stdout(`${JSON.stringify({ type: 'stats', id, data })}\n`);
   };
   if (p.values.stats) {
     await print();

@@ -1,4 +1,5 @@
 /** carton-runtime features: the runtime-spec features document for what this runtime supports. */
+import { stdout } from './out';
 import { Globals, parseCommand } from './globals';
 
 export function main(argv: string[], _g: Globals): number {
@@ -41,7 +42,7 @@ export function main(argv: string[], _g: Globals): number {
     },
     annotations: { 'org.opencontainers.runtime-spec.features': 'carton-runtime' },
   };
-  process.stdout.write(`${JSON.stringify(doc, null, 4)}\n`);
+  stdout(`${JSON.stringify(doc, null, 4)}\n`);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 /** What every carton-runtime command receives from the global flags, and the shared help helper. */
+import { stdout } from './out';
 import { FlagSpec, formatHelp, parseArgs, Parsed } from '../args';
 import { CartonError } from '../../common/errors';
 
@@ -46,7 +47,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | undefi
   const flags = [...spec.flags, HELP];
   const parsed = parseArgs(argv, flags, { style: 'runc', stopAtPositional: spec.stopAtPositional });
   if (parsed.values.help) {
-    process.stdout.write(
+    stdout(
       formatHelp(`carton-runtime ${spec.name} ${spec.usage}`, `${COMMANDS[spec.name] ?? ''}${spec.description ? `\n\n${spec.description}` : ''}`, flags),
     );
     return undefined;

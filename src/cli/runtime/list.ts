@@ -1,4 +1,5 @@
 /** carton-runtime list [--format table|json] [--quiet] */
+import { stdout } from './out';
 import { CartonError } from '../../common/errors';
 import { listContainers } from '../../runtime/lifecycle';
 import { Globals, parseCommand } from './globals';
@@ -20,17 +21,17 @@ export function main(argv: string[], g: Globals): number {
   if (!p) return 0;
   const list = listContainers(g.root);
   if (p.values.quiet) {
-    process.stdout.write(list.map((c) => `${c.id}\n`).join(''));
+    stdout(list.map((c) => `${c.id}\n`).join(''));
     return 0;
   }
   const format = p.values.format;
   if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(list)}\n`);
+    stdout(`${JSON.stringify(list)}\n`);
     return 0;
   }
   if (format !== 'table') throw new CartonError('EINVAL_CONFIG', `--format: invalid format "${String(format)}" (table or json)`);
   const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...list.map((c) => [c.id, String(c.pid), c.status, c.bundle, c.created, c.owner])];
-  process.stdout.write(table(rows));
+  stdout(table(rows));
   return 0;
 }
 

@@ -3,6 +3,7 @@
  * formats: JSON lines {"level","msg","time"} (what conmon and the containerd shim
  * read back to show the user) or logfmt text. The user always sees errors on stderr.
  */
+import { stderr } from './out';
 import * as fs from 'fs';
 import type { Globals } from './globals';
 
@@ -13,7 +14,7 @@ export function setupLog(g: Globals): void {
   try {
     logFd = fs.openSync(g.log, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
   } catch (err) {
-    process.stderr.write(`carton-runtime: --log (${g.log}): ${(err as Error).message}\n`);
+    stderr(`carton-runtime: --log (${g.log}): ${(err as Error).message}\n`);
   }
 }
 
@@ -33,16 +34,16 @@ function writeLog(g: Globals, level: string, msg: string): void {
 
 export function logError(g: Globals, msg: string): void {
   writeLog(g, 'error', msg);
-  process.stderr.write(`carton-runtime: ${msg}\n`);
+  stderr(`carton-runtime: ${msg}\n`);
 }
 
 export function logWarn(g: Globals, msg: string): void {
   writeLog(g, 'warning', msg);
-  process.stderr.write(`carton-runtime: warning: ${msg}\n`);
+  stderr(`carton-runtime: warning: ${msg}\n`);
 }
 
 export function logDebug(g: Globals, msg: string): void {
   if (!g.debug) return;
   writeLog(g, 'debug', msg);
-  if (logFd === undefined) process.stderr.write(`carton-runtime: debug: ${msg}\n`);
+  if (logFd === undefined) stderr(`carton-runtime: debug: ${msg}\n`);
 }

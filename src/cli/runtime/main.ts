@@ -3,6 +3,7 @@
  * in any order; each subcommand lives in its own module, loaded only when called
  * so that `state` or `kill` never pay for the planner or the init driver.
  */
+import { stdout, stderr } from './out';
 import { FlagSpec, formatHelp, parseArgs } from '../args';
 import { CartonError, asCartonError } from '../../common/errors';
 import { COMMANDS, Globals } from './globals';
@@ -79,17 +80,13 @@ function commitId(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // A closed stdout/stderr (a pipe into `head`) must not kill the runtime half-way
-  // through a create: it would leave the container's cgroups and state behind.
-  process.stdout.on('error', () => {});
-  process.stderr.on('error', () => {});
-  if (process.env.CARTON_TRACE === '1') process.stderr.write(`carton-trace ${performance.now().toFixed(1)}ms main\n`);
+  if (process.env.CARTON_TRACE === '1') stderr(`carton-trace ${performance.now().toFixed(1)}ms main\n`);
   // Global flags end at the first positional: the subcommand.
   let parsed;
   try {
     parsed = parseArgs(argv, GLOBAL_FLAGS, { stopAtPositional: true, style: 'runc' });
   } catch (err) {
-    process.stderr.write(`carton-runtime: ${asCartonError(err).describe()}\n`);
+    stderr(`carton-runtime: ${asCartonError(err).describe()}\n`);
     return 1;
   }
   const v = parsed.values;
@@ -102,14 +99,14 @@ export async function main(argv: string[]): Promise<number> {
   };
   setupLog(g);
   if (v.version) {
-    process.stdout.write(versionText());
+    stdout(versionText());
     return 0;
   }
   const [command, ...rest] = parsed.positionals;
   if (!command || v.help || command === 'help') {
     const target = command === 'help' ? rest[0] : undefined;
     if (target) return loadCommand(target)(['--help'], g);
-    process.stdout.write(topHelp());
+    stdout(topHelp());
     return 0;
   }
   if (!(command in COMMANDS)) {
@@ -125,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = asCartonError(err);
     logError(g, e.describe());
-    if (g.debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    if (g.debug && e.stack) stderr(`${e.stack}\n`);
     return e.exitCode === 0 ? 1 : e.exitCode;
   }
 }
@@ -159,7 +156,7 @@ if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`carton-runtime: ${String(err)}\n`);
+      stderr(`carton-runtime: ${String(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,4 +1,5 @@
 /** carton-runtime ps [--format table|json] ID [ps options] */
+import { stdout } from './out';
 import { CartonError } from '../../common/errors';
 import { containerPids, psTable } from '../../runtime/ps';
 import { Globals, parseCommand } from './globals';
@@ -19,10 +20,10 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const format = p.values.format;
   if (format === 'json') {
     if (psArgs.length) throw new CartonError('EINVAL_CONFIG', 'ps options cannot be used with --format json');
-    process.stdout.write(`${JSON.stringify(await containerPids(g.root, id))}\n`);
+    stdout(`${JSON.stringify(await containerPids(g.root, id))}\n`);
     return 0;
   }
   if (format !== 'table') throw new CartonError('EINVAL_CONFIG', `--format: invalid format "${String(format)}" (table or json)`);
-  process.stdout.write(await psTable(g.root, id, psArgs.length ? psArgs : ['-ef']));
+  stdout(await psTable(g.root, id, psArgs.length ? psArgs : ['-ef']));
   return 0;
 }
