@@ -38,6 +38,8 @@ export interface PullOptions {
   concurrency?: number;
   /** Attempts per blob download (connection cut mid-stream, 5xx, 429). Default 4. */
   blobAttempts?: number;
+  /** A connection silent for this long counts as broken (default 60 s). */
+  timeoutMs?: number;
 }
 
 export interface PullResult {
@@ -82,6 +84,7 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
   const client = new RegistryClient(ref.domain, {
     tlsVerify: opts.tlsVerify,
     certDirs: opts.certDirs,
+    timeoutMs: opts.timeoutMs,
     credentials,
     onRetry: (what, attempt, reason) => emit({ type: 'retry', what, attempt, reason }),
   });

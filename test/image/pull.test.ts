@@ -257,6 +257,22 @@ describe('pull through failures', () => {
     assertConsistent(store2);
   });
 
+  test('a stalled download times out, resumes, and finally fails clearly', async () => {
+    const big = image.layers[1];
+    const stall = await proxy({
+      upstreamPort: open.port,
+      decide: (r) => (r.path.endsWith(big.digest) ? { kind: 'stall', afterBytes: 200_000 } : { kind: 'pass' }),
+    });
+    const store = newStore();
+    const events: PullEvent[] = [];
+    await assert.rejects(
+      pull(`${stall.host}/test/busybox:v1`, { store, timeoutMs: 300, blobAttempts: 2, onProgress: (e) => events.push(e) }),
+      { code: 'EREGISTRY', message: /download interrupted at byte \d+ after 2 attempt/ },
+    );
+    assert.ok(events.some((e) => e.type === 'layer' && e.status === 'Retrying'));
+    assert.equal(store.images.list().length, 0);
+  });
+
   test('a pull killed mid-download leaves nothing listed; the next pull completes', async () => {
     const big = image.layers[1];
     const front = await proxy({
