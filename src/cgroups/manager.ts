@@ -163,7 +163,10 @@ class Manager implements CgroupManager {
       try {
         writeCgroupFile(dir, 'cgroup.procs', String(pid));
       } catch (err) {
-        throw new CartonError('EKERNEL', `cgroup: add process ${pid} to ${dir}: ${nodeErrorReason(err)}`, { cause: err });
+        throw new CartonError('EKERNEL', `cgroup: add process ${pid} to ${dir}: ${nodeErrorReason(err)}`, {
+          cause: err,
+          hint: joinHint(errnoCode(err)),
+        });
       }
     }
   }
@@ -315,6 +318,13 @@ class Manager implements CgroupManager {
       sleepSync(i < 10 ? 2 : 20);
     }
   }
+}
+
+function joinHint(code: string | undefined): string | undefined {
+  if (code === 'ENOSPC') return 'a v1 cpuset cgroup on the way has empty cpuset.cpus or cpuset.mems';
+  if (code === 'EBUSY') return 'cgroup v2 allows no processes in a cgroup with controllers enabled in its cgroup.subtree_control';
+  if (code === 'EOPNOTSUPP') return 'the cgroup v2 directory is "domain invalid" (a parent holds processes)';
+  return undefined;
 }
 
 /**
