@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -297,6 +297,25 @@ describe('pull through failures', () => {
     assert.equal(store.images.list().length, 0);
     assert.equal(store.blobs.has(big.digest), false);
     assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), [], 'debris of the dead pull was swept');
+    const res = await pull(`${open.host}/test/busybox:v1`, { store });
+    assert.equal(res.record.id, image.configDigest);
+    assertConsistent(store);
+  });
+
+  test('a full disk (small tmpfs store): clear error, nothing listed, next pull works after growing it', async (t) => {
+    const root = tempDir('store-tmpfs');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'carton-test-tmpfs', root]);
+    t.after(() => execFileSync('umount', ['-l', root]));
+    const store = openStore(root);
+    await assert.rejects(pull(`${open.host}/test/busybox:v1`, { store }), (err: Error & { hint?: string }) => {
+      assert.match(err.message, /no space left on device/);
+      assert.match(err.hint ?? '', /free space/);
+      return true;
+    });
+    assert.equal(store.images.list().length, 0);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), [], 'no half-written blob or layer left in tmp/');
+    assertConsistent(store);
+    execFileSync('mount', ['-o', 'remount,size=64m', root]);
     const res = await pull(`${open.host}/test/busybox:v1`, { store });
     assert.equal(res.record.id, image.configDigest);
     assertConsistent(store);
