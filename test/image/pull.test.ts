@@ -158,6 +158,25 @@ describe('pull from an open registry', () => {
     assert.equal(store.images.list().length, 0);
   });
 
+  test('two processes pulling one image into one store', async () => {
+    const root = tempDir('store-2proc');
+    const script = `const {pull}=require(${JSON.stringify(path.resolve(__dirname, '../../src/image/pull'))});` +
+      `const {openStore}=require(${JSON.stringify(path.resolve(__dirname, '../../src/storage/store'))});` +
+      `pull(process.argv[1],{store:openStore(process.argv[2])}).then(()=>process.exit(0),(e)=>{console.error(e.message);process.exit(4)});`;
+    const run = (): Promise<{ code: number | null; err: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, ['-e', script, `${open.host}/test/busybox:v1`, root], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr!.on('data', (d) => (err += d));
+        child.on('exit', (code) => resolve({ code, err }));
+      });
+    const results = await Promise.all([run(), run()]);
+    assert.deepEqual(results, [{ code: 0, err: '' }, { code: 0, err: '' }]);
+    const store = openStore(root);
+    assert.equal(store.images.list().length, 1);
+    assertConsistent(store);
+  });
+
   test('two pulls of one image at once', async () => {
     const store = newStore();
     const [a, b] = await Promise.all([
