@@ -32,6 +32,9 @@ export interface RunRequest {
   warn: (msg: string) => void;
 }
 
+/** What the loopback hook runs on the host. */
+const LOOPBACK_TOOLS = ['/bin/sh', '/usr/bin/sed', '/usr/bin/nsenter', '/usr/sbin/ip'];
+
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function runtimeRoot(runroot: string): string {
@@ -140,6 +143,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       seccomp: loadSeccomp(o.seccomp, o.privileged),
       hostDevices: o.privileged ? hostDevices() : undefined,
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
+      loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });
     record.Path = spec.process!.args![0];
     record.Args = spec.process!.args!.slice(1);

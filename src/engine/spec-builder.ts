@@ -37,7 +37,18 @@ export interface SpecInputs {
   consoleSize?: { height: number; width: number };
   /** Parent of the container's cgroup; the path is `<parent>/<id>`. */
   cgroupParent?: string;
+  /** Bring the loopback interface of a new network namespace up (Docker's network does). */
+  loopbackUp?: boolean;
 }
+
+/**
+ * A createRuntime hook that sets `lo` up in the container's new network namespace: the
+ * runtime hands hooks the state JSON (with the init's pid) on stdin.
+ */
+export const LOOPBACK_HOOK = {
+  path: '/bin/sh',
+  args: ['sh', '-c', `pid=$(sed -n 's/.*"pid": *\\([0-9][0-9]*\\).*/\\1/p'); exec nsenter -t "$pid" -n ip link set lo up`],
+};
 
 /** Docker's entrypoint/cmd rules; throws "No command specified" when both end up empty. */
 export function resolveArgs(image: ImageRunConfig, command: string[], entrypointFlag: string | undefined): string[] {
@@ -163,6 +174,7 @@ export function buildSpec(input: SpecInputs): Spec {
   if (o.network === 'host') {
     linux.namespaces = linux.namespaces!.filter((n) => n.type !== 'network');
   } else {
+    if (input.loopbackUp) spec.hooks = { createRuntime: [{ ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] }] };
     // Per-network-namespace sysctls Docker sets so unprivileged ports and ping work.
     linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   }
