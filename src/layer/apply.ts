@@ -131,6 +131,7 @@ export class LayerApplier implements TarSink {
       const abs = path.join(dir, name);
       removeExisting(abs);
       mknod(abs, 'chardev', 0, 0, 0);
+      fs.lutimesSync(abs, e.mtime, e.mtime); // so a layer re-tarred from this dir is byte-identical
       return;
     }
     if (parts.length === 0) {
