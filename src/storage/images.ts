@@ -4,7 +4,7 @@
  * its layers are unpacked, so a listed image is always complete.
  */
 import * as path from 'path';
-import { CartonError } from '../common/errors';
+import { CartonError, nodeErrorReason } from '../common/errors';
 import { chainIds } from '../layer/chain';
 import { readJSONFile, writeFileAtomic } from './fsutil';
 import type { ImageConfig } from './image-types';
@@ -38,7 +38,15 @@ export class FileImageStore implements ImageStore {
   }
 
   private write(db: ImageDB): void {
-    writeFileAtomic(this.file, JSON.stringify(db, null, 1));
+    try {
+      writeFileAtomic(this.file, JSON.stringify(db, null, 1));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CartonError('EKERNEL', `image store ${this.file}: ${nodeErrorReason(err)}`, {
+        cause: err,
+        hint: code === 'ENOSPC' ? 'free space in the image store (--root) and retry; the previous image list is intact' : undefined,
+      });
+    }
   }
 
   setInUseCheck(check: InUseCheck): void {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CartonError } from '../common/errors';
+import { CartonError, nodeErrorReason } from '../common/errors';
 import { readJSONFile, writeFileAtomic } from './fsutil';
 import type { FileLayerStore } from './layers';
 import type { ImageRecord, ImageStore, Snapshot, SnapshotStore } from './store';
@@ -80,7 +80,12 @@ export class FileSnapshotStore implements SnapshotStore {
       return await this.mount(containerId);
     } catch (err) {
       await this.remove(containerId).catch(() => undefined);
-      throw err;
+      if (err instanceof CartonError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CartonError('EKERNEL', `snapshot for container ${containerId}: ${nodeErrorReason(err)}`, {
+        cause: err,
+        hint: code === 'ENOSPC' ? 'free space in the image store (--root)' : undefined,
+      });
     }
   }
 

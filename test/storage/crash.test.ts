@@ -162,6 +162,21 @@ test('a full disk gives a clear error and leaves the store consistent', async ()
   assert.deepEqual(store.images.list().map((i) => i.id), [small.id]);
   assert.equal(store.layers.list().length, 1);
   assert.equal(store.images.resolve('small:1')?.id, small.id);
+  // a disk so full that even the image list cannot be rewritten: the old list stays
+  const filler = path.join(root, 'carton-test-filler');
+  try {
+    fs.writeFileSync(filler, Buffer.alloc(3 << 20));
+  } catch {
+    /* filled up to the last byte, as intended */
+  }
+  await assert.rejects(store.images.tag('small:1', 'small:renamed'), (e: unknown) => {
+    assert.ok(e instanceof CartonError);
+    assert.equal(e.code, 'EKERNEL');
+    assert.match(e.message, /images\.json: no space left on device$/);
+    return true;
+  });
+  assert.deepEqual(store.images.list().map((i) => i.names), [['docker.io/library/small:1']]);
+  fs.rmSync(filler);
   // and the store still works once the failed content is gone
   const next = await addImage(store, [tarOf([{ name: 'after', type: 'file', data: 'x' }])], { names: ['small:2'] });
   assert.equal(store.images.list().length, 2);
