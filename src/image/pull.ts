@@ -179,7 +179,12 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
         return;
       } catch (err) {
         // A body that ended short without an error (no Content-Length) shows up as truncated: start over.
-        if (failed !== undefined || attempt >= attempts || !truncated(err)) throw err;
+        if (failed !== undefined || attempt >= attempts || !truncated(err)) {
+          if (err instanceof CartonError && err.code === 'EDIGEST' && !truncated(err)) {
+            throw new CartonError('EDIGEST', `${what}: digest mismatch: ${err.message}`, { hint: err.hint, cause: err });
+          }
+          throw err;
+        }
         emit({ type: 'layer', id, status: 'Retrying', attempt, reason: (err as Error).message });
         await sleep(Math.min(5000, 250 * 2 ** (attempt - 1)));
       } finally {
