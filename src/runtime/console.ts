@@ -102,12 +102,12 @@ export function proxyTerminal(masterFd: number): () => Promise<void> {
   };
 }
 
+/** TIOCSWINSZ on the master, through stty (Node has no ioctl): the container sees our size. */
 function setWindowSize(masterFd: number): void {
-  try {
-    const a = addon();
-    const set = a.setWinsize as ((fd: number, rows: number, cols: number) => void) | undefined;
-    if (typeof set === 'function') set(masterFd, process.stdout.rows ?? 24, process.stdout.columns ?? 80);
-  } catch {
-    /* the size stays as consoleSize set it */
-  }
+  const rows = process.stdout.rows;
+  const cols = process.stdout.columns;
+  if (!rows || !cols) return;
+  (require('child_process') as typeof import('child_process')).spawnSync('stty', ['rows', String(rows), 'cols', String(cols)], {
+    stdio: [masterFd, 'ignore', 'ignore'],
+  });
 }

@@ -7,7 +7,9 @@ import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 import type { Process } from '../oci/spec';
 import type { ExecPlanContext } from '../plan/inputs';
-import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
+import type { ConsoleReceiver } from './console';
+// console (net, tty) is loaded only for a terminal: most runs do not pay for it.
+const consoleModule = (): typeof import('./console') => require('./console') as typeof import('./console');
 import { buildExecPlan, cgroupsFromState, startInit, InitStdio } from './deps';
 import { describePlan, planExtras } from './create';
 import { loadContainer } from './lifecycle';
@@ -52,7 +54,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   let receiver: ConsoleReceiver | undefined;
   let consoleSocket = opts.consoleSocket;
   if (proc.terminal && !consoleSocket) {
-    receiver = await listenForConsole();
+    receiver = await consoleModule().listenForConsole();
     consoleSocket = receiver.socketPath;
   }
   const forwarders: Array<[NodeJS.Signals, () => void]> = [];
@@ -99,7 +101,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     if (opts.detach) return 0;
     execPid = pid;
     for (const sig of pending.splice(0)) signalProcess(pid, sig);
-    if (receiver) stopProxy = proxyTerminal(await receiver.master);
+    if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);
     return exitCodeOf(await init.exit);
   } finally {
     for (const [sig, h] of forwarders) process.off(sig, h);

@@ -7,7 +7,7 @@ import type { ContainerStatus } from '../oci/spec';
 import { cgroupsFromState } from './deps';
 import { releaseFifo } from './fifo';
 import { runHooks, runHooksWarnOnly } from './hooks';
-import { isSameLiveProcess, signalProcess, sleepMs, waitGone } from './proc';
+import { isSameLiveProcess, signalProcess, waitGone } from './proc';
 import { deriveStatus, stateJson } from './status';
 import { ContainerRecord, StateStore } from './store';
 
@@ -117,14 +117,8 @@ export async function destroyContainer(
     signalProcess(record.pid, 9);
     waitGone(record.pid, record.pidStartTime, 5000);
   }
-  // Processes left in the cgroup (the init had no pid namespace, or exec'd ones).
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const pids = await cgroupPids(record);
-    if (pids.length === 0) break;
-    if (attempt === 0) await tryCall(() => cg.thaw());
-    for (const pid of pids) signalProcess(pid, 9);
-    sleepMs(10);
-  }
+  // Whatever else is left in the cgroup (exec'd processes, no pid namespace) is
+  // killed by destroy(), which thaws a frozen cgroup first.
   let destroyError: unknown;
   try {
     await cg.destroy();

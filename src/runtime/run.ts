@@ -6,7 +6,9 @@
  */
 import type { ContainerStatus } from '../oci/spec';
 import { loadBundle } from './bundle';
-import { listenForConsole, proxyTerminal, ConsoleReceiver } from './console';
+import type { ConsoleReceiver } from './console';
+// console (net, tty) is loaded only for a terminal: most runs do not pay for it.
+const consoleModule = (): typeof import('./console') => require('./console') as typeof import('./console');
 import { createContainer, CreateOptions } from './create';
 import { runHooks } from './hooks';
 import { destroyContainer, startContainer } from './lifecycle';
@@ -34,7 +36,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   let receiver: ConsoleReceiver | undefined;
   let consoleSocket = opts.consoleSocket;
   if (!consoleSocket && loaded.spec.process?.terminal) {
-    receiver = await listenForConsole();
+    receiver = await consoleModule().listenForConsole();
     consoleSocket = receiver.socketPath;
   }
   let stopProxy: (() => Promise<void>) | undefined;
@@ -57,7 +59,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     const { record, store, init } = created;
     containerPid = record.pid;
     for (const s of pending.splice(0)) signalProcess(containerPid, s);
-    if (receiver) stopProxy = proxyTerminal(await receiver.master);
+    if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);
     try {
       runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
     } catch (err) {

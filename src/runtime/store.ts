@@ -101,8 +101,21 @@ export class StateStore {
     writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(record), 0o600, durable);
   }
 
+  /** Remove the container's directory: the files the runtime puts there, then the dir (rm -r only for strays). */
   remove(id: string): void {
-    fs.rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    for (const f of ['state.json', 'exec.fifo', '.lock']) {
+      try {
+        fs.unlinkSync(path.join(dir, f));
+      } catch {
+        /* not there */
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Ids of every container with a state file, sorted. */
