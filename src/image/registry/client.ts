@@ -27,6 +27,7 @@ export type { Credentials } from './auth-session';
 
 export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest];
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
+const USER_AGENT = 'carton/0.1';
 
 export interface RegistryClientOptions {
   /**
@@ -94,7 +95,7 @@ export class RegistryClient {
       const url = new URL(`${scheme}//${this.apiHost}/v2/`);
       let res: HttpResponse;
       try {
-        res = await sendWithRetry(this.httpReq('GET', url, {}), this.retry);
+        res = await sendWithRetry(this.httpReq('GET', url, { 'user-agent': USER_AGENT }), this.retry);
       } catch (err) {
         lastErr = err;
         continue;
@@ -109,7 +110,7 @@ export class RegistryClient {
       lastErr = new Error(`HTTP ${res.status} from ${url.href}`);
     }
     const e = lastErr as NodeJS.ErrnoException;
-    const tlsProblem = typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|EPROTO/.test(e.code);
+    const tlsProblem = typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|VERIFY|ISSUER|EPROTO/.test(e.code);
     throw new CartonError('EREGISTRY', `pinging registry ${this.domain}: ${e?.message ?? String(lastErr)}`, {
       cause: lastErr,
       hint: tlsProblem && !this.insecure
@@ -146,7 +147,7 @@ export class RegistryClient {
     await this.ping();
     const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, this.base) : pathOrUrl;
     const withAuth = async (): Promise<Record<string, string>> => {
-      const h: Record<string, string> = { ...headers, 'user-agent': 'carton/0.1' };
+      const h: Record<string, string> = { ...headers, 'user-agent': USER_AGENT };
       // Never hand this registry's credentials to another host (an upload Location may point elsewhere).
       if (url.host === this.base!.host) {
         const a = await this.auth.header(scopes);
