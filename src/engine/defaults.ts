@@ -67,19 +67,24 @@ export function normalizeCap(name: string): string {
 }
 
 /** Docker's rules: ALL in --cap-add starts from everything, ALL in --cap-drop from nothing. */
-export function effectiveCaps(add: string[], drop: string[], privileged: boolean): string[] {
-  if (privileged) return [...ALL_CAPS];
+export function effectiveCaps(add: string[], drop: string[], privileged: boolean, available: string[] = ALL_CAPS): string[] {
+  // "All" means all this host can grant: a capability outside Carton's own bounding set
+  // cannot be given to anyone, and asking for it would fail the whole container.
+  const all = ALL_CAPS.filter((c) => available.includes(c));
+  if (privileged) return all;
   const adds = add.map(normalizeCap);
   const drops = drop.map(normalizeCap);
   let caps: string[];
-  if (adds.includes('ALL')) caps = [...ALL_CAPS];
+  if (adds.includes('ALL')) caps = [...all];
   else if (drops.includes('ALL')) caps = [];
   else caps = [...DEFAULT_CAPS];
-  if (!adds.includes('ALL')) {
-    caps = caps.filter((c) => !drops.includes(c));
-  } else if (!drops.includes('ALL')) {
-    caps = caps.filter((c) => !drops.includes(c));
-  }
+  caps = caps.filter((c) => !drops.includes(c));
   for (const c of adds) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
   return caps;
+}
+
+/** Capability names in a /proc/<pid>/status hex mask (CapBnd), in number order. */
+export function capsFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim()}`);
+  return ALL_CAPS.filter((_, i) => (mask >> BigInt(i)) & 1n);
 }

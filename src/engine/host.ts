@@ -9,6 +9,7 @@ import * as path from 'path';
 import type { LinuxDevice, LinuxSeccomp } from '../oci/spec';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { dockerDefaultProfile } from '../seccomp/docker-default';
+import { capsFromMask } from './defaults';
 import { hostnameFile, hostsFile, resolvConfFile } from './etc-files';
 import type { NetworkMode, SeccompChoice, UserMount } from './run-options';
 
@@ -182,4 +183,14 @@ export function hostDevices(dir = '/dev'): LinuxDevice[] {
 
 export function hostCpuCount(): number {
   return os.cpus().length || 1;
+}
+
+/** Carton's own capability bounding set: what a container can possibly be given. */
+export function boundingCaps(): string[] | undefined {
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? capsFromMask(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

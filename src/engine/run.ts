@@ -12,7 +12,7 @@ import type { ImageRunConfig } from '../storage/image-types';
 import type { Snapshot, Store } from '../storage/store';
 import type { ImageRecord } from '../storage/store';
 import { ContainerRecord, ContainerStore } from './containers';
-import { hostDevices, loadSeccomp, prepareMounts, safeDirInRootfs, writeEtcFiles } from './host';
+import { boundingCaps, hostDevices, loadSeccomp, prepareMounts, safeDirInRootfs, writeEtcFiles } from './host';
 import { checkName, generateName, newContainerId } from './names';
 import type { RunOptions } from './run-options';
 import { buildSpec, checkWorkdir } from './spec-builder';
@@ -143,6 +143,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       seccomp: loadSeccomp(o.seccomp, o.privileged),
       hostDevices: o.privileged ? hostDevices() : undefined,
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
+      availableCaps: boundingCaps(),
       loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });
     record.Path = spec.process!.args![0];

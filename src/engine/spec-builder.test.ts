@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../oci/spec';
 import { dockerDefaultProfile } from '../seccomp/docker-default';
-import { ALL_CAPS, DEFAULT_CAPS } from './defaults';
+import { ALL_CAPS, DEFAULT_CAPS, capsFromMask } from './defaults';
 import type { RunOptions } from './run-options';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './run-options';
 import { buildEnv, buildSpec, resolveArgs, SpecInputs } from './spec-builder';
@@ -103,6 +103,11 @@ test('capabilities: add/drop by any spelling, ALL, and --privileged', () => {
   assert.deepEqual(caps({ capDrop: ['ALL'], capAdd: ['kill'] }), ['CAP_KILL']);
   assert.deepEqual(caps({ capAdd: ['ALL'], capDrop: ['MKNOD'] }), ALL_CAPS.filter((x) => x !== 'CAP_MKNOD'));
   assert.throws(() => caps({ capAdd: ['bogus'] }), /unknown capability: "CAP_BOGUS"/);
+  // A host without CAP_SYS_RESOURCE cannot hand it out, even to --privileged.
+  const limited = ALL_CAPS.filter((x) => x !== 'CAP_SYS_RESOURCE');
+  assert.deepEqual(buildSpec(inputs({ options: options({ privileged: true }), availableCaps: limited })).process!.capabilities!.bounding, limited);
+  assert.deepEqual(capsFromMask('000001ffffffffff'), ALL_CAPS);
+  assert.deepEqual(capsFromMask('5'), ['CAP_CHOWN', 'CAP_DAC_READ_SEARCH']);
   const priv = buildSpec(inputs({ options: options({ privileged: true }), seccomp: undefined, hostDevices: [{ path: '/dev/sda', type: 'b', major: 8, minor: 0 }] }));
   assert.deepEqual(priv.process!.capabilities!.effective, ALL_CAPS);
   assert.equal(priv.linux!.seccomp, undefined);

@@ -37,6 +37,8 @@ export interface SpecInputs {
   consoleSize?: { height: number; width: number };
   /** Parent of the container's cgroup; the path is `<parent>/<id>`. */
   cgroupParent?: string;
+  /** Capabilities Carton itself may grant (its bounding set); default: all. */
+  availableCaps?: string[];
   /** Bring the loopback interface of a new network namespace up (Docker's network does). */
   loopbackUp?: boolean;
 }
@@ -125,7 +127,7 @@ export function buildSpec(input: SpecInputs): Spec {
   const args = resolveArgs(input.image, input.command, o.entrypoint);
   const cwd = o.workdir || input.image.WorkingDir || '/';
   checkWorkdir(cwd);
-  const caps = effectiveCaps(o.capAdd, o.capDrop, o.privileged);
+  const caps = effectiveCaps(o.capAdd, o.capDrop, o.privileged, input.availableCaps);
 
   const userMounts = input.mounts.map(userMountToOci);
   const userTargets = new Set(userMounts.map((m) => m.destination));

@@ -125,3 +125,38 @@ test('-i pipes stdin; without -i the container reads an empty stdin', () => {
   assert.equal(run(['--rm', '-i'], ['cat'], 'piped\n').stdout, 'piped\n');
   assert.equal(run(['--rm'], ['cat'], 'piped\n').stdout, '');
 });
+
+test('capabilities, seccomp, no-new-privileges and --privileged reach the process', () => {
+  const status = (flags: string[]): string => {
+    const r = run(['--rm', ...flags], ['cat', '/proc/self/status']);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const field = (text: string, name: string): string => new RegExp(`^${name}:\\s*(\\S+)$`, 'm').exec(text)![1];
+  const dflt = status([]);
+  assert.equal(field(dflt, 'CapEff'), '00000000a80425fb'); // Docker's 14
+  assert.equal(field(dflt, 'Seccomp'), '2');
+  assert.equal(field(dflt, 'NoNewPrivs'), '0');
+  assert.equal(field(status(['--cap-drop', 'ALL', '--cap-add', 'chown']), 'CapEff'), '0000000000000001');
+  const loose = status(['--security-opt', 'seccomp=unconfined', '--security-opt', 'no-new-privileges']);
+  assert.equal(field(loose, 'Seccomp'), '0');
+  assert.equal(field(loose, 'NoNewPrivs'), '1');
+  const priv = run(['--rm', '--privileged'], ['sh', '-c', 'grep Seccomp: /proc/self/status; cat /sys/fs/cgroup/devices/devices.list; touch /sys/kernel 2>&1 | grep -c Read-only; true']);
+  assert.equal(priv.status, 0, priv.stderr);
+  assert.match(priv.stdout, /^Seccomp:\s+0\na \*:\* rwm\n0\n$/);
+  // Masked paths are masked without --privileged.
+  assert.equal(run(['--rm'], ['sh', '-c', 'wc -c < /proc/timer_list']).stdout.trim(), '0');
+  assert.notEqual(run(['--rm', '--privileged'], ['sh', '-c', 'wc -c < /proc/timer_list']).stdout.trim(), '0');
+});
+
+test('--env-file, --mount type=bind,readonly and --cpus', () => {
+  fs.writeFileSync(path.join(hostDir, 'env'), 'A=1\n# comment\nB=two\n');
+  const r = run(['--rm', '--env-file', path.join(hostDir, 'env'), '-e', 'B=three', '--mount', `type=bind,src=${hostDir},dst=/p,readonly`, '--cpus', '0.5'], [
+    'sh', '-c', 'echo $A $B; cat /p/f; touch /p/x 2>/dev/null || echo p-ro; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '1 three\nfrom the host\np-ro\n50000\n');
+  const missing = run(['--rm', '--mount', 'type=bind,src=/nonexistent-carton-test,dst=/p'], ['true']);
+  assert.equal(missing.status, 125);
+  assert.match(missing.stderr, /bind source path does not exist: \/nonexistent-carton-test/);
+});
