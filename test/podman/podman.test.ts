@@ -113,7 +113,7 @@ describe('podman with carton-runtime gives what runc gives', () => {
 
   both('run -it in a real pty', (rt) => {
     const r = podmanTty(rt, ['run', '-it', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-tty']);
-    assert.match(r.stdout, /\/dev\/pts\/0\nstdin-is-tty/, r.stderr);
+    assert.match(r.stdout, /\/dev\/pts\/0\nstdin-is-tty/, `${rt}: stdout ${JSON.stringify(r.stdout)} stderr ${r.stderr}`);
     return [r.status, r.stdout.trim()];
   });
 
