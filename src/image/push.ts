@@ -46,14 +46,21 @@ interface BlobToPush {
   id: string;
 }
 
-/** The manifest to push: the stored original, or a fresh OCI manifest for the image. */
+/**
+ * The manifest to push: the stored original when every blob it names is in the store;
+ * otherwise a fresh OCI manifest. (A layer that "already existed" when the image was
+ * pulled was unpacked from another image's blob — same diff_id, other compression — so
+ * the original's blob may never have been downloaded; the layer's own blob stands in.)
+ */
 function manifestFor(store: Store, img: ImageRecord): { bytes: Buffer; mediaType: string; manifest: ImageManifest } {
   if (img.manifestDigest && store.blobs.has(img.manifestDigest)) {
     const bytes = store.blobs.readBytes(img.manifestDigest);
     const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
-    if (manifest.config?.digest === img.id && Array.isArray(manifest.layers)) {
-      return { bytes, mediaType: img.manifestMediaType ?? manifest.mediaType ?? MEDIA.ociManifest, manifest };
-    }
+    const complete =
+      manifest.config?.digest === img.id &&
+      Array.isArray(manifest.layers) &&
+      manifest.layers.every((l) => store.blobs.has(l.digest));
+    if (complete) return { bytes, mediaType: img.manifestMediaType ?? manifest.mediaType ?? MEDIA.ociManifest, manifest };
   }
   const configSize = store.blobs.size(img.id);
   if (configSize === undefined) throw new CartonError('ENOTFOUND', `image ${img.id}: config blob is missing from the store`);
@@ -62,9 +69,18 @@ function manifestFor(store: Store, img: ImageRecord): { bytes: Buffer; mediaType
     mediaType: MEDIA.ociManifest,
     config: { mediaType: MEDIA.ociConfig, digest: img.id, size: configSize },
     layers: img.layers.map((l) => {
-      const size = store.blobs.size(l.blobDigest);
-      if (size === undefined) throw new CartonError('ENOTFOUND', `image ${img.id}: layer blob ${l.blobDigest} is missing from the store`);
-      return { mediaType: ociLayerType(l.mediaType), digest: l.blobDigest, size };
+      let digest = l.blobDigest;
+      let mediaType = l.mediaType;
+      if (!store.blobs.has(digest)) {
+        const info = store.layers.get(l.chainId);
+        if (info && store.blobs.has(info.blobDigest)) {
+          digest = info.blobDigest;
+          mediaType = info.mediaType;
+        }
+      }
+      const size = store.blobs.size(digest);
+      if (size === undefined) throw new CartonError('ENOTFOUND', `image ${img.id}: no blob in the store for layer ${l.diffId}`);
+      return { mediaType: ociLayerType(mediaType), digest, size };
     }),
   };
   return { bytes: Buffer.from(JSON.stringify(manifest)), mediaType: MEDIA.ociManifest, manifest };

@@ -107,6 +107,25 @@ test('push to an HTTPS registry, mounting across repositories there too', async 
   }
 });
 
+test('a layer shared with another image under another compression is pushed from the blob the store has', async () => {
+  const layoutDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-layout-'));
+  tmp.push(layoutDir);
+  // Same base layer content as the pulled image, but zstd: pull finds it "Already exists".
+  const zimg = buildTestImage(new OciLayout(layoutDir), 'z', { compression: ['zstd', 'gzip', 'gzip'] });
+  await skopeoPush(layoutDir, 'z', `${src.host}/test/zstd:z`);
+  const z = await pull(`${src.host}/test/zstd:z`, { store });
+  assert.equal(z.record.layers[0].chainId, store.images.get(image.configDigest)!.layers[0].chainId);
+  assert.equal(store.blobs.has(zimg.layers[0].digest), false, 'the zstd base blob was never downloaded');
+  await push(`${src.host}/test/zstd:z`, { store, destination: `${dst.host}/shared/app:z`, credentials: ALICE });
+  const raw = (await skopeoInspect(`${dst.host}/shared/app:z`, 'alice:wonderland', true)) as { layers: Array<{ digest: string }> };
+  assert.equal(raw.layers[0].digest, image.layers[0].digest, 'the gzip blob of the shared layer stands in');
+  // And what was pushed pulls back into a fresh store as the same image.
+  const fresh = openStore(fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-store-')));
+  tmp.push(fresh.root);
+  const back = await pull(`${dst.host}/shared/app:z`, { store: fresh, credentials: ALICE });
+  assert.equal(back.record.id, zimg.configDigest);
+});
+
 test('errors: an image not in the store, and no credentials for a token registry', async () => {
   await assert.rejects(push('nope:latest', { store, destination: `${dst.host}/x:y` }), { code: 'ENOTFOUND' });
   await assert.rejects(push(image.configDigest, { store, destination: `${dst.host}/x/y:z`, authFile: '/nonexistent/carton-test.json' }), {
