@@ -60,6 +60,8 @@ export class LayerApplier implements TarSink {
   private dirTimes: Array<{ abs: string; mtime: number }> = [];
   private xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
   private count = 0;
+  /** Directories already checked (real dirs, not symlinks). Only this applier changes the tree. */
+  private knownDirs = new Set<string>();
 
   constructor(private readonly root: string, private readonly label: string) {}
 
@@ -129,7 +131,7 @@ export class LayerApplier implements TarSink {
       if (!name || name === '.' || name === '..') throw new Error('whiteout without a name');
       const dir = this.ensureDirs(parts.slice(0, -1));
       const abs = path.join(dir, name);
-      removeExisting(abs);
+      this.remove(abs);
       mknod(abs, 'chardev', 0, 0, 0);
       fs.lutimesSync(abs, e.mtime, e.mtime); // so a layer re-tarred from this dir is byte-identical
       return;
@@ -149,11 +151,11 @@ export class LayerApplier implements TarSink {
     if (e.type === 'link') {
       const target = this.resolveLinkTarget(e.linkname);
       if (target === abs) return; // a link to itself: already in place
-      if (existing) removeExisting(abs);
+      if (existing) this.remove(abs);
       fs.linkSync(target, abs);
       return;
     }
-    if (existing) removeExisting(abs);
+    if (existing) this.remove(abs);
     switch (e.type) {
       case 'dir':
         fs.mkdirSync(abs, 0o700);
@@ -183,6 +185,10 @@ export class LayerApplier implements TarSink {
     let cur = this.root;
     for (let i = 0; i < parts.length; i++) {
       const next = path.join(cur, parts[i]);
+      if (this.knownDirs.has(next)) {
+        cur = next;
+        continue;
+      }
       const st = lstatOrNull(next);
       if (!st) fs.mkdirSync(next, 0o755);
       else if (st.isSymbolicLink()) {
@@ -190,6 +196,7 @@ export class LayerApplier implements TarSink {
       } else if (!st.isDirectory()) {
         throw new Error(`parent '${parts.slice(0, i + 1).join('/')}' is not a directory`);
       }
+      this.knownDirs.add(next);
       cur = next;
     }
     return cur;
@@ -224,6 +231,13 @@ export class LayerApplier implements TarSink {
     else fs.lutimesSync(abs, e.mtime, e.mtime);
   }
 
+  /** Remove what is at `abs`; a removed directory takes its checked descendants with it. */
+  private remove(abs: string): void {
+    if (removeExisting(abs)) {
+      for (const d of this.knownDirs) if (d === abs || d.startsWith(`${abs}/`)) this.knownDirs.delete(d);
+    }
+  }
+
   private closeFd(): void {
     if (this.fd !== undefined) {
       const fd = this.fd;
@@ -250,12 +264,16 @@ function lstatOrNull(p: string): fs.Stats | null {
   }
 }
 
-/** Remove whatever is at `p` (a directory with its contents), never following symlinks. */
-function removeExisting(p: string): void {
+/** Remove whatever is at `p` (a directory with its contents), never following symlinks. True for a directory. */
+function removeExisting(p: string): boolean {
   const st = lstatOrNull(p);
-  if (!st) return;
-  if (st.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
-  else fs.unlinkSync(p);
+  if (!st) return false;
+  if (st.isDirectory()) {
+    fs.rmSync(p, { recursive: true, force: true });
+    return true;
+  }
+  fs.unlinkSync(p);
+  return false;
 }
 
 function reason(err: unknown): string {

@@ -108,6 +108,11 @@ const malicious: Array<[string, Entry[], RegExp]> = [
     { name: 'escape', type: 'symlink', linkname: '' },
     { name: 'escape/evil', type: 'file', data: 'x' },
   ], /is a symlink; refusing/],
+  ['directory replaced by a symlink, then written through', [
+    { name: 'a/first', type: 'file', data: '1' },
+    { name: 'a', type: 'symlink', linkname: '' },
+    { name: 'a/evil', type: 'file', data: 'x' },
+  ], /is a symlink; refusing/],
   ['hardlink to a file outside', [{ name: 'shadow', type: 'link', linkname: '../outside/shadow' }], /points outside the layer/],
   ['hardlink to /etc/shadow', [{ name: 'shadow', type: 'link', linkname: '/etc/shadow' }], /absolute path/],
   ['hardlink through a symlink', [
