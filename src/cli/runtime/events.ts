@@ -3,6 +3,7 @@ import { stdout } from './out';
 import { CartonError } from '../../common/errors';
 import { containerStats } from '../../runtime/control';
 import { loadContainer } from '../../runtime/lifecycle';
+import { cgroupsFromState } from '../../runtime/deps';
 import { Globals, parseCommand } from './globals';
 
 export async function main(argv: string[], g: Globals): Promise<number> {
@@ -30,9 +31,19 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     return 0;
   }
   const ms = parseDuration(p.values.interval as string);
+  let oomSeen = false;
   for (;;) {
-    const { status } = loadContainer(g.root, id);
+    const { record, status } = loadContainer(g.root, id);
     if (status === 'stopped') return 0;
+    // An OOM kill shows as an event of its own, as runc reports it.
+    let oom = false;
+    try {
+      oom = cgroupsFromState(record.cgroupPaths).oomKilled();
+    } catch {
+      /* no memory controller */
+    }
+    if (oom && !oomSeen) stdout(`${JSON.stringify({ type: 'oom', id })}\n`);
+    oomSeen = oom;
     await print();
     await new Promise((r) => setTimeout(r, ms));
   }
