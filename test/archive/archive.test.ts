@@ -178,6 +178,38 @@ test('save to a stream and load from a stream (docker save | docker load)', asyn
   assert.deepEqual(fs.readdirSync(path.join(fresh.root, 'tmp')), []);
 });
 
+test('classic `docker save` layout: <id>/layer.tar members, a symlinked duplicate, gzip-compressed archive', async () => {
+  const l1 = tarOf([{ name: 'one', type: 'file', data: '1' }]);
+  const l2 = tarOf([{ name: 'two', type: 'file', data: '2' }]);
+  const cfgA = Buffer.from(JSON.stringify(imageConfig([sha256(l1), sha256(l2)])));
+  const cfgB = Buffer.from(JSON.stringify(imageConfig([sha256(l1)], { created: '2024-02-02T00:00:00Z' })));
+  const archive = packTar([
+    { name: 'aaaa', type: 'dir' },
+    { name: 'aaaa/VERSION', type: 'file', data: '1.0' },
+    { name: 'aaaa/json', type: 'file', data: '{}' },
+    { name: 'aaaa/layer.tar', type: 'file', data: l1 },
+    { name: 'bbbb', type: 'dir' },
+    { name: 'bbbb/layer.tar', type: 'file', data: l2 },
+    { name: 'cccc', type: 'dir' },
+    { name: 'cccc/layer.tar', type: 'symlink', linkname: '../aaaa/layer.tar' },
+    { name: `${sha256(cfgA).slice(7)}.json`, type: 'file', data: cfgA },
+    { name: `${sha256(cfgB).slice(7)}.json`, type: 'file', data: cfgB },
+    { name: 'manifest.json', type: 'file', data: JSON.stringify([
+      { Config: `${sha256(cfgA).slice(7)}.json`, RepoTags: ['carton-test/classic:a'], Layers: ['aaaa/layer.tar', 'bbbb/layer.tar'] },
+      { Config: `${sha256(cfgB).slice(7)}.json`, RepoTags: null, Layers: ['cccc/layer.tar'] },
+    ]) },
+    { name: 'repositories', type: 'file', data: JSON.stringify({ 'carton-test/classic': { a: 'bbbb' } }) },
+  ]);
+  const file = path.join(tmp.dir, 'classic.tar.gz');
+  fs.writeFileSync(file, zlib.gzipSync(archive));
+  const fresh = openStore(path.join(tmp.dir, 'store-classic'));
+  const res = await loadArchive(fresh, file);
+  assert.deepEqual(res.lines, ['Loaded image: docker.io/carton-test/classic:a', `Loaded image ID: ${sha256(cfgB)}`]);
+  assert.equal(res.images[1].layers[0].chainId, res.images[0].layers[0].chainId, 'the symlinked layer is the same layer');
+  assert.equal(fresh.layers.list().length, 2);
+  assert.deepEqual(fs.readdirSync(path.join(fresh.root, 'tmp')), []);
+});
+
 test('import turns a rootfs tarball into a one-layer image that runs', async (t) => {
   const rootfs = path.join(tmp.dir, 'rootfs');
   fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
