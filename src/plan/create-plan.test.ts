@@ -121,9 +121,12 @@ test('user namespace: maps SYNC, root in the namespace, device bind fallbacks', 
   const ops = buildCreatePlan(validateSpec(spec), ctx({ setgroupsDenied: true }), extras());
   const u = idx(ops, (o) => o.op === OpCode.UNSHARE && o.flags === CLONE.NEWUSER);
   assert.ok(u > first(ops, OpCode.SETNS), 'joins by path happen before the new user namespace');
-  assert.deepEqual(ops[u + 1], { op: OpCode.SYNC, tag: 'userns-maps', source: 'linux.uidMappings' });
-  assert.deepEqual(ops[u + 2], { op: OpCode.SET_USER, uid: 0, gid: 0, setGroups: false, groups: [], source: 'linux.namespaces[5] (user)' });
-  assert.equal(ops[u + 3].op, OpCode.UNSHARE);
+  const src = 'linux.namespaces[5] (user)';
+  assert.deepEqual(ops[u + 1], { op: OpCode.SET_DUMPABLE, dumpable: true, source: src }, 'dumpable so a non-root writer may open its /proc maps');
+  assert.deepEqual(ops[u + 2], { op: OpCode.SYNC, tag: 'userns-maps', source: 'linux.uidMappings' });
+  assert.deepEqual(ops[u + 3], { op: OpCode.SET_DUMPABLE, dumpable: false, source: src }, 'non-dumpable again before anything else');
+  assert.deepEqual(ops[u + 4], { op: OpCode.SET_USER, uid: 0, gid: 0, setGroups: false, groups: [], source: src });
+  assert.equal(ops[u + 5].op, OpCode.UNSHARE);
   const nodes = all(ops, OpCode.MKNOD);
   assert.ok(nodes.length === 7 && nodes.every((n) => n.bindFallback === n.path));
   const fuse = nodes.find((n) => n.path === '/dev/fuse')!;

@@ -89,7 +89,10 @@ test('every combination keeps the ordering invariants', () => {
     at('root.readonly iff asked', all(ops, OpCode.MOUNT_SETATTR).some((s) => s.source === 'root.readonly') === c.readonly);
     if (c.userns) {
       const u = ops.findIndex((o) => o.op === OpCode.UNSHARE && o.flags === CLONE.NEWUSER);
-      at('maps SYNC after the user namespace', ops[u + 1].op === OpCode.SYNC);
+      const maps = ops.findIndex((o) => o.op === OpCode.SYNC && o.tag === 'userns-maps');
+      at('maps SYNC after the user namespace, dumpable only around it', maps === u + 2 &&
+        ops[u + 1].op === OpCode.SET_DUMPABLE && ops[maps + 1].op === OpCode.SET_DUMPABLE &&
+        all(ops, OpCode.SET_DUMPABLE).length === 2 && all(ops, OpCode.SET_DUMPABLE)[1].dumpable === false);
       at('device bind fallbacks', all(ops, OpCode.MKNOD).filter((n) => n.path !== '/dev/console').every((n) => n.bindFallback !== ''));
     }
     at('hooks SYNCs iff hooks', all(ops, OpCode.SYNC).some((s) => s.tag === 'createRuntime') === c.hooks);

@@ -85,7 +85,12 @@ export function createNamespaceOps(spec: Spec, ns: NamespaceInfo): Op[] {
   if (ns.creates('user')) {
     const source = nsSource(ns, 'user');
     ops.push({ op: OpCode.UNSHARE, flags: CLONE.NEWUSER, source });
+    // The init starts non-dumpable, which makes its /proc files root's: an
+    // unprivileged runtime (or newuidmap acting for it) could not write the maps.
+    // Dumpable only while the maps are written, before any container process exists.
+    ops.push({ op: OpCode.SET_DUMPABLE, dumpable: true, source });
     ops.push({ op: OpCode.SYNC, tag: 'userns-maps', source: 'linux.uidMappings' });
+    ops.push({ op: OpCode.SET_DUMPABLE, dumpable: false, source });
     ops.push({ op: OpCode.SET_USER, uid: 0, gid: 0, setGroups: false, groups: [], source });
   }
   let flags = 0;
