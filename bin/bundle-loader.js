@@ -1,0 +1,148 @@
+'use strict';
+/**
+ * Loads a command's single-file bundle (dist/bundle/<name>.js) through a V8 code
+ * cache kept beside it (<name>.js.cache), so that start-up deserialises compiled
+ * bytecode instead of parsing and compiling ~370 KB of JavaScript every time
+ * (docs/performance.md: about 15 ms of CPU per `carton-runtime run`).
+ *
+ * The cache is only an accelerator: when it is missing, stale or rejected by V8,
+ * the bundle is compiled from source as usual. scripts/bundle.js writes a first
+ * cache (top-level code only); the functions a command compiles lazily are added
+ * when that command first succeeds (key: the subcommand), written atomically next
+ * to the bundle. A directory this user cannot write keeps the build's cache.
+ *
+ * Returns false when there is no bundle (the caller then loads dist/src/ modules).
+ */
+const fs = require('fs');
+const path = require('path');
+
+const MAGIC = 'carton-code-cache-1';
+const MAX_KEYS = 32;
+
+function loadBundle(name, binDir) {
+  const file = path.join(binDir, '..', 'dist', 'bundle', `${name}.js`);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (err && err.code === 'ENOENT') return false;
+    throw err;
+  }
+  let source;
+  let identity;
+  try {
+    const st = fs.fstatSync(fd);
+    identity = identityOf(st);
+    source = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const cacheFile = `${file}.cache`;
+  // CARTON_CODE_CACHE=0: compile from source, write nothing (to measure what the cache saves).
+  const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
+  const cache = crc32 ? readCache(cacheFile, identity, crc32) : undefined;
+  const vm = require('vm');
+  const script = new vm.Script(wrapperSource(source), {
+    filename: file,
+    cachedData: cache ? cache.data : undefined,
+  });
+  const accepted = !!cache && !script.cachedDataRejected;
+  const key = commandKey(process.argv.slice(2));
+  const keys = accepted ? cache.keys : [];
+  if (crc32 && !keys.includes(key) && keys.length < MAX_KEYS) {
+    // After a successful command every function it needed is compiled: keep them.
+    process.once('exit', (code) => {
+      if (code === 0) writeCache(cacheFile, identity, [...keys, key], script, crc32);
+    });
+  }
+  const mod = { exports: {}, filename: file, id: file, loaded: false, children: [], paths: [] };
+  const req = require('module').createRequire(file);
+  script.runInThisContext()(mod.exports, req, mod, file, path.dirname(file));
+  return true;
+}
+
+/**
+ * V8 trusts the code cache data it accepts (a damaged file can crash the process) and
+ * only checksums it when told to by a flag that slows every built-in module load: the
+ * header carries our own CRC-32 instead. zlib's crc32 is taken from the binding because
+ * `require('zlib')` costs 3 ms of start-up (streams); without it, no cache is used.
+ */
+function crc32Function() {
+  try {
+    const f = process.binding('zlib').crc32;
+    return typeof f === 'function' ? (buf) => f(buf, 0) >>> 0 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The subcommand (first word-like positional): a cache is extended at most once per subcommand. */
+function commandKey(args) {
+  const word = args.find((a) => /^[a-z][a-z-]*$/.test(a));
+  return word || '-';
+}
+
+/** Header line (JSON: magic, bundle identity, keys, data length) then V8's cache data. */
+function readCache(cacheFile, identity, crc32) {
+  let buf;
+  try {
+    buf = fs.readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+  const nl = buf.indexOf(10);
+  if (nl < 0 || nl > 4096) return undefined;
+  let head;
+  try {
+    head = JSON.parse(buf.subarray(0, nl).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const data = buf.subarray(nl + 1);
+  if (!head || head.magic !== MAGIC || head.identity !== identity || head.length !== data.length || !Array.isArray(head.keys)) {
+    return undefined;
+  }
+  if (head.crc32 !== crc32(data)) return undefined;
+  return { keys: head.keys.filter((k) => typeof k === 'string'), data };
+}
+
+function writeCache(cacheFile, identity, keys, script, crc32 = crc32Function()) {
+  if (!crc32) return;
+  const tmp = `${cacheFile}.tmp-${process.pid}`;
+  try {
+    const data = script.createCachedData();
+    const head = JSON.stringify({ magic: MAGIC, identity, keys, length: data.length, crc32: crc32(data) });
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      fs.writeSync(fd, Buffer.concat([Buffer.from(`${head}\n`), data]));
+      fs.fsyncSync(fd); // once per subcommand: a crash must not leave a renamed file without its data
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, cacheFile);
+  } catch {
+    // Read-only install or a full disk: the next start compiles from source, nothing more.
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* not created */
+    }
+  }
+}
+
+/** The identity the loader expects for a bundle file (scripts/bundle.js writes the first cache with it). */
+function bundleIdentity(file) {
+  return identityOf(fs.statSync(file));
+}
+
+/** A rebuilt bundle (new size, mtime or inode) or another Node gets a fresh cache. */
+function identityOf(st) {
+  return `${st.size}:${st.mtimeMs}:${st.ino}:${process.version}:${process.arch}`;
+}
+
+/** The bundle as a CommonJS module function, the same text at build and at run time (the cache is tied to it). */
+function wrapperSource(source) {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
+
+module.exports = { loadBundle, writeCache, bundleIdentity, wrapperSource };
