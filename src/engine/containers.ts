@@ -70,7 +70,9 @@ export class ContainerStore {
     this.save(record);
   }
 
+  /** Replace the record; a record already removed (`rm -f` while running) stays removed. */
   save(record: ContainerRecord): void {
+    if (!fs.existsSync(this.containerDir(record.Id))) return;
     const file = path.join(this.containerDir(record.Id), 'container.json');
     const tmp = `${file}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(record, null, 2));

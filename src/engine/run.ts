@@ -198,6 +198,17 @@ export async function runForeground(req: RunRequest): Promise<number> {
   }
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const GUARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
@@ -273,15 +284,26 @@ export async function removeContainer(root: string, runroot: string, query: stri
       throw new CartonError('ESTATE', `Error response from daemon: You cannot remove a running container ${r.Id}. Stop the container before attempting removal or force remove`);
     }
     const api = runtimeApi();
-    await api.killContainer(runtimeRoot(runroot), r.Id, 9).catch(() => undefined);
-    await api.deleteContainer(runtimeRoot(runroot), r.Id, { force: true }).catch(() => undefined);
-    if (r.State.MonitorPid) {
+    const rtRoot = runtimeRoot(runroot);
+    let pid = 0;
+    try {
+      pid = api.containerState(rtRoot, r.Id).pid ?? 0;
+    } catch {
+      /* no runtime state: only the watcher is left */
+    }
+    await api.killContainer(rtRoot, r.Id, 9).catch(() => undefined);
+    if (pid) {
       try {
-        process.kill(r.State.MonitorPid, 'SIGTERM');
+        process.kill(pid, 'SIGKILL');
       } catch {
-        /* the watcher is gone already */
+        /* already gone */
       }
     }
+    // The watching `carton run` cleans up mounts and cgroups as the container dies; give it
+    // a moment, then make sure nothing of the runtime's is left either way.
+    const deadline = Date.now() + 5000;
+    while (r.State.MonitorPid && isAlive(r.State.MonitorPid) && Date.now() < deadline) await sleep(50);
+    await api.deleteContainer(rtRoot, r.Id, { force: true }).catch(() => undefined);
   }
   if (r.ImageID && store) await store().snapshots.remove(r.Id);
   fs.rmSync(bundleDir(runroot, r.Id), { recursive: true, force: true });

@@ -160,3 +160,25 @@ test('--env-file, --mount type=bind,readonly and --cpus', () => {
   assert.equal(missing.status, 125);
   assert.match(missing.stderr, /bind source path does not exist: \/nonexistent-carton-test/);
 });
+
+test('ps shows a running container as Up; rm refuses it, rm -f kills it and leaves nothing', async () => {
+  const child = env.start(['run', '--name', 'carton-test-live', '--rootfs', rootfs, 'sh', '-c', 'cat /etc/hostname; exec sleep 60']);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const short = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  try {
+    assert.match(env.run(['ps']).stdout, new RegExp(`${short} .* Up .* carton-test-live\\n`));
+    const refused = env.run(['rm', 'carton-test-live']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove/);
+    const forced = env.run(['rm', '-f', 'carton-test-live']);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(forced.stdout, 'carton-test-live\n');
+    assert.equal(await exited, 137);
+    assert.deepEqual(leftovers(short), []);
+    assert.equal(env.run(['ps', '-aq']).stdout, '');
+  } finally {
+    child.kill('SIGKILL');
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  }
+});
