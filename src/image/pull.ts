@@ -71,6 +71,20 @@ function truncated(err: unknown): boolean {
   return err instanceof CartonError && err.code === 'EDIGEST' && /truncated/.test(err.message);
 }
 
+/**
+ * The record's view of a layer: the manifest's blob — or, when the layer was reused from
+ * another image and that blob was never downloaded, the blob the layer was unpacked from,
+ * so save/push always find a blob in the store for every layer.
+ */
+function layerRef(store: Store, chainId: string, diffId: string, l: Descriptor): ImageLayerRef {
+  if (!store.blobs.has(l.digest)) {
+    const info = store.layers.get(chainId);
+    const size = info ? store.blobs.size(info.blobDigest) : undefined;
+    if (info && size !== undefined) return { chainId, diffId, blobDigest: info.blobDigest, mediaType: info.mediaType, size };
+  }
+  return { chainId, diffId, blobDigest: l.digest, mediaType: l.mediaType, size: l.size };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Pull `refInput` into `opts.store`. Throws CartonError; leaves the store consistent. */
@@ -235,7 +249,7 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
         downloadedSomething = true;
         emit({ type: 'layer', id, status: 'Pull complete' });
       }
-      layerRefs.push({ chainId: chains[i], diffId: diffIds[i], blobDigest: l.digest, mediaType: l.mediaType, size: l.size });
+      layerRefs.push(layerRef(store, chains[i], diffIds[i], l));
     }
   } catch (err) {
     if (failed === undefined) {

@@ -116,6 +116,7 @@ test('a layer shared with another image under another compression is pushed from
   const z = await pull(`${src.host}/test/zstd:z`, { store });
   assert.equal(z.record.layers[0].chainId, store.images.get(image.configDigest)!.layers[0].chainId);
   assert.equal(store.blobs.has(zimg.layers[0].digest), false, 'the zstd base blob was never downloaded');
+  assert.equal(z.record.layers[0].blobDigest, image.layers[0].digest, 'the record names the blob the store has');
   await push(`${src.host}/test/zstd:z`, { store, destination: `${dst.host}/shared/app:z`, credentials: ALICE });
   const raw = (await skopeoInspect(`${dst.host}/shared/app:z`, 'alice:wonderland', true)) as { layers: Array<{ digest: string }> };
   assert.equal(raw.layers[0].digest, image.layers[0].digest, 'the gzip blob of the shared layer stands in');
