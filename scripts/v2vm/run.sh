@@ -107,7 +107,7 @@ if [ ! -f "$build/ready" ]; then
   cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 # PID 1 in the VM: mount the host root (read-only 9p) with fresh proc/sys/dev/tmp and a
-# cgroup2-only /sys/fs/cgroup, run /tmp/.v2vm/cmd.sh in a chroot, power off.
+# cgroup2-only /sys/fs/cgroup, switch to it and run /tmp/.v2vm/cmd.sh.
 B=/bin/busybox
 $B mount -t proc proc /proc
 $B mount -t devtmpfs dev /dev
@@ -127,9 +127,10 @@ $B mount -t tmpfs tmpfs $R/dev/shm
 for d in tmp run var/tmp; do $B mount -t tmpfs -o mode=1777 tmpfs $R/$d; done
 $B mkdir -p $R/tmp/.v2vm
 $B mount -t 9p -o trans=virtio,version=9p2000.L results $R/tmp/.v2vm || echo "v2vm: cannot mount results"
-$B chroot $R /bin/bash /tmp/.v2vm/cmd.sh
-$B sync
-$B poweroff -f
+# switch_root rather than chroot: the command then runs in a real root, as on a host
+# (setns into a container's mount namespace behaves differently from inside a chroot).
+# cmd.sh powers the VM off itself when done.
+exec $B switch_root $R /bin/bash /tmp/.v2vm/cmd.sh
 INIT
   chmod 755 "$root/init"
   cpio=cpio
@@ -153,6 +154,7 @@ trap cleanup EXIT
   printf '%q ' "$@"
   echo '> /tmp/.v2vm/output 2>&1 < /dev/null'
   echo 'echo $? > /tmp/.v2vm/status'
+  echo 'sync; /bin/busybox poweroff -f'
 } > "$run/cmd.sh"
 
 serial=file:$run/console.log
