@@ -70,7 +70,7 @@ export async function killContainer(root: string | undefined, id: string, signal
     await tryCall(() => cg.thaw());
     return;
   }
-  if (status === 'stopped') throw new CartonError('ESTATE', 'container not running');
+  if (status === 'stopped' || status === 'creating') throw new CartonError('ESTATE', 'container not running');
   if (!signalProcess(record.pid, signal)) throw new CartonError('ESTATE', 'container not running');
 }
 

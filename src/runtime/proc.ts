@@ -44,6 +44,8 @@ export function isSameLiveProcess(pid: number, startTime: number | undefined): b
 
 /** Send a signal; false when the process does not exist. */
 export function signalProcess(pid: number, signal: number): boolean {
+  // kill(0) and kill(-1) would hit our own process group or everything: never.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, signal);
     return true;

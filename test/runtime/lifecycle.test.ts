@@ -226,6 +226,19 @@ describe('kill and delete in every state', () => {
     const r = runtimeDetached(root, ['create', '-b', b, id]);
     assert.equal(r.signal, 'SIGKILL');
     assert.equal(stateOf(root, id).status, 'creating');
+    assert.equal(stateOf(root, id).pid, 0);
+    // pid 0 must never become kill(0): that would signal the caller's process group (us).
+    let signalled = false;
+    const onUsr2 = (): void => {
+      signalled = true;
+    };
+    process.on('SIGUSR2', onUsr2);
+    try {
+      assert.match(runtimeSync(root, ['kill', id, 'USR2']).stderr, /container not running/);
+    } finally {
+      process.off('SIGUSR2', onUsr2);
+    }
+    assert.equal(signalled, false);
     assert.notDeepEqual(leftovers(root, id, b), []);
     assert.equal(runtimeSync(root, ['delete', '--force', id]).status, 0);
     assert.ok(waitFor(() => leftovers(root, id, b).length === 0), leftovers(root, id, b).join('\n'));
