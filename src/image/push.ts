@@ -133,6 +133,8 @@ export async function push(source: string, opts: PushOptions): Promise<PushResul
     emit({ type: 'layer', id: b.id, status: 'Preparing' });
   }
   const sources = mountSources(img, dest);
+  const n = Math.max(1, Math.min(opts.concurrency ?? 3, blobs.length));
+  for (const b of blobs.slice(n)) emit({ type: 'layer', id: b.id, status: 'Waiting' });
 
   const pushOne = async (b: BlobToPush): Promise<void> => {
     if (await client.hasBlob(dest.path, b.digest)) {
@@ -179,7 +181,6 @@ export async function push(source: string, opts: PushOptions): Promise<PushResul
       }
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 3, blobs.length));
   await Promise.all(Array.from({ length: n }, worker));
   if (failed !== undefined) throw asCartonError(failed, 'EREGISTRY');
 
