@@ -117,8 +117,9 @@ async function loadDockerArchive(store: Store, src: ArchiveSource): Promise<Load
   }
   const out: Loaded[] = [];
   for (const [i, e] of entries.entries()) {
-    if (!e || typeof e.Config !== 'string' || !Array.isArray(e.Layers)) {
-      throw new CartonError('EINVAL_CONFIG', `${src.label}: manifest.json[${i}] needs Config and Layers`);
+    if (!e || typeof e.Config !== 'string' || !Array.isArray(e.Layers) || !e.Layers.every((l) => typeof l === 'string')
+      || (e.RepoTags != null && (!Array.isArray(e.RepoTags) || !e.RepoTags.every((t) => typeof t === 'string')))) {
+      throw new CartonError('EINVAL_CONFIG', `${src.label}: manifest.json[${i}] needs Config, Layers (file names) and RepoTags (names or null)`);
     }
     const configBytes = src.read(e.Config);
     const config = parseConfig(configBytes, `${src.label}: ${e.Config}`);
