@@ -2,7 +2,7 @@
 import { CartonError } from '../../common/errors';
 import { familiarString, parseReference } from '../../image/reference';
 import type { ImageRecord, Store } from '../../storage/store';
-import { ContainerStore } from '../../engine/containers';
+import { ContainerRecord, ContainerStore } from '../../engine/containers';
 import { renderFormat } from '../../engine/format';
 import { CliContext, argCountError, parseCommand, str } from './context';
 
@@ -50,6 +50,35 @@ export function imageInspect(store: Store, img: ImageRecord): Record<string, unk
   };
 }
 
+/** Docker's container inspect shape, from Carton's record. */
+export function containerInspect(r: ContainerRecord): Record<string, unknown> {
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: {
+      Status: r.State.Status,
+      Running: r.State.Status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: r.State.Status === 'running' ? r.State.Pid : 0,
+      ExitCode: r.State.ExitCode,
+      Error: r.State.Error,
+      StartedAt: r.State.StartedAt,
+      FinishedAt: r.State.FinishedAt,
+    },
+    Image: r.ImageID ?? '',
+    Name: `/${r.Name}`,
+    Driver: r.ImageID ? 'overlay2' : '',
+    Mounts: r.Mounts.map((m) => ({ Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: '', RW: m.RW, Propagation: 'rprivate' })),
+    Config: { Hostname: r.Hostname, Image: r.Image, Cmd: [r.Path, ...r.Args] },
+    HostConfig: { AutoRemove: r.AutoRemove, NetworkMode: r.NetworkMode },
+  };
+}
+
 export async function inspectCommand(argv: string[], ctx: CliContext, name = 'inspect', onlyImages = false): Promise<number> {
   const p = parseCommand(name, argv, HELP, ctx);
   if (!p) return 0;
@@ -67,8 +96,7 @@ export async function inspectCommand(argv: string[], ctx: CliContext, name = 'in
     }
     if (kind !== 'image') {
       try {
-        const r = new ContainerStore(ctx.root).find(q);
-        results.push({ ...r, Created: r.Created, State: { ...r.State, Running: r.State.Status === 'running' } });
+        results.push(containerInspect(new ContainerStore(ctx.root).find(q)));
         continue;
       } catch {
         /* fall through to "No such object" */

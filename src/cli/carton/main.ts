@@ -101,7 +101,9 @@ if (require.main === module || (process.argv[1] ?? '').endsWith('carton') || (pr
     (err) => {
       const e = asCartonError(err);
       const text = e.hint && !e.message.includes('\nSee ') ? `${e.message} (${e.hint})` : e.message;
-      process.stderr.write(`carton: ${text}\n`);
+      // Docker prints daemon-side errors ("Error response from daemon: …", "Error: No such
+      // object: …") as they are, and its own with the program name in front.
+      process.stderr.write(text.startsWith('Error') ? `${text}\n` : `carton: ${text}\n`);
       if (process.env.CARTON_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       process.exitCode = e.exitCode;
     },
