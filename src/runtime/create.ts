@@ -46,6 +46,11 @@ export interface CreateOptions {
   warn?: (msg: string) => void;
   /** Receives debug lines (the plan, one op a line) when --debug is on. */
   debug?: (msg: string) => void;
+  /**
+   * The record lives only as long as this process (foreground run without --keep):
+   * skip the fsync, which costs milliseconds on a disk-backed /run.
+   */
+  transient?: boolean;
   /** The bundle already read and validated by the caller (run reads it first to see `terminal`). */
   loaded?: LoadedBundle;
 }
@@ -154,8 +159,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     record.pidStartTime = pidStartTime(pid) ?? 0;
     // run goes straight on to exec: it is started as soon as it is ready.
     if (mode === 'run') record.started = true;
-    store.save(record);
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
+    store.save(record, !opts.transient);
+    // Atomic (readers never see a partial pid) but not fsync'd, like runc's pid file.
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644, false);
     lock.release();
     trace('create: state saved');
     return { record, store, init: handle, cgroups };

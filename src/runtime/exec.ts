@@ -97,7 +97,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       throw err;
     }
     const pid = await init.containerPid;
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644);
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644, false);
     if (opts.detach) return 0;
     execPid = pid;
     for (const sig of pending.splice(0)) signalProcess(pid, sig);

@@ -4,7 +4,6 @@
  * when it was killed); the container is then deleted unless --keep.
  * With --detach it is create + start through exec.fifo, as runc does.
  */
-import type { ContainerStatus } from '../oci/spec';
 import { loadBundle } from './bundle';
 import type { ConsoleReceiver } from './console';
 // console (net, tty) is loaded only for a terminal: most runs do not pay for it.
@@ -13,7 +12,7 @@ import { createContainer, CreateOptions } from './create';
 import { runHooks } from './hooks';
 import { destroyContainer, startContainer } from './lifecycle';
 import { signalProcess } from './proc';
-import { deriveStatus, stateJson } from './status';
+import { stateJson } from './status';
 import { trace } from './trace';
 
 export interface RunOptions extends Omit<CreateOptions, 'mode'> {
@@ -55,7 +54,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     forwarders.push([sig, h]);
   }
   try {
-    const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run' });
+    const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run', transient: !opts.keep });
     const { record, store, init } = created;
     containerPid = record.pid;
     for (const s of pending.splice(0)) signalProcess(containerPid, s);
@@ -74,8 +73,8 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     if (opts.keep) {
       store.save(record);
     } else {
-      const status: ContainerStatus = deriveStatus(store, record);
-      await destroyContainer(store, record, status, warn);
+      // The container's process has been reaped by its init: it is stopped, whatever else its cgroup holds.
+      await destroyContainer(store, record, 'stopped', warn);
     }
     trace('run: deleted');
     return code;
