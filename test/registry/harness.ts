@@ -127,8 +127,22 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts:
     const proc = spawn(REGISTRY_BIN, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (output = (output + d).slice(-4000)));
     proc.stderr!.on('data', (d) => (output = (output + d).slice(-4000)));
-    await waitReady(port, proc, () => output, opts.tls === true);
+    // Should the test process end without calling stop() (a crash, a forgotten after()),
+    // take the registry and its files down with it.
+    const onExit = (): void => {
+      proc.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', onExit);
+    try {
+      await waitReady(port, proc, () => output, opts.tls === true);
+    } catch (err) {
+      process.removeListener('exit', onExit);
+      proc.kill('SIGKILL');
+      throw err;
+    }
     const stop = async (): Promise<void> => {
+      process.removeListener('exit', onExit);
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
