@@ -117,7 +117,7 @@ describe('podman with carton-runtime gives what runc gives', () => {
     return [r.status, r.stdout.trim()];
   });
 
-  both('run -d, exec, exec -it, logs, top, stop, start, kill, rm -f', (rt) => {
+  both('run -d, exec, exec -it, logs, pause, unpause, top, stop, start, kill, rm -f', (rt) => {
     const name = `carton-test-life-${rt}`;
     const out: unknown[] = [];
     const d = podman(rt, ['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sh', '-c', 'echo started; exec sleep 100']);
@@ -127,6 +127,8 @@ describe('podman with carton-runtime gives what runc gives', () => {
     const it = podmanTty(rt, ['exec', '-it', name, 'sh', '-c', 'tty']);
     out.push(it.status, /\/dev\/pts\/\d+/.test(it.stdout));
     out.push(podman(rt, ['logs', name]).stdout);
+    out.push(podman(rt, ['pause', name]).status, podman(rt, ['inspect', '-f', '{{.State.Status}}', name]).stdout);
+    out.push(podman(rt, ['unpause', name]).status, podman(rt, ['inspect', '-f', '{{.State.Status}}', name]).stdout);
     const top = podman(rt, ['top', name, 'pid', 'args']);
     out.push(top.status, top.stdout.replace(/ +/g, ' '));
     const stop = podman(rt, ['stop', '-t', '1', name]);
