@@ -5,7 +5,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
+import { promisify } from 'util';
 import * as os from 'os';
 import * as path from 'path';
 import { pull } from '../../src/image/pull';
@@ -15,6 +17,7 @@ import { openStore, Store } from '../../src/storage/store';
 import { BuiltImage, OciLayout, buildTestImage, skopeoInspect, skopeoPush } from '../registry/image-builder';
 import { TestRegistry, startRegistry } from '../registry/harness';
 
+const execFileP = promisify(execFile);
 const tmp: string[] = [];
 let src: TestRegistry;
 let dst: TestRegistry;
@@ -91,6 +94,15 @@ test('without a stored manifest an OCI manifest is written', async () => {
   assert.equal(raw.config.digest, image.configDigest);
   assert.deepEqual(raw.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
   assert.match(res.digest, /^sha256:[a-f0-9]{64}$/);
+
+  // Podman accepts the manifest Carton wrote (vfs storage under a temp root, nothing mounted).
+  const podRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-podman-'));
+  tmp.push(podRoot);
+  const pod = ['--root', path.join(podRoot, 'root'), '--runroot', path.join(podRoot, 'run'), '--storage-driver', 'vfs'];
+  const auth = path.join(podRoot, 'auth.json');
+  fs.writeFileSync(auth, JSON.stringify({ auths: { [dst.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } } }));
+  const { stdout } = await execFileP('podman', [...pod, 'pull', '--quiet', '--tls-verify=false', '--authfile', auth, `${dst.host}/fresh/app:new`], { timeout: 60_000 });
+  assert.equal(stdout.trim(), image.configDigest.slice(7));
 });
 
 test('push to an HTTPS registry, mounting across repositories there too', async () => {
