@@ -57,9 +57,9 @@ export class FileLayerStore implements LayerStore {
     const chain = computeChainId(parentChainId, layer.diffId);
     const have = this.get(chain);
     if (have) return have;
-    if (parentChainId && !this.get(parentChainId)) {
-      throw new CartonError('ENOTFOUND', `layer ${layer.diffId}: parent layer ${parentChainId} is not unpacked`);
-    }
+    // The parent need not be unpacked yet: layer directories are independent (overlay stacks
+    // them at mount time), so a pull may unpack all its layers at once. images.put() checks
+    // that the whole chain is there before an image is recorded.
     const blobDigest = layer.compressedDigest ?? layer.diffId;
     if (!this.blobs.has(blobDigest)) {
       throw new CartonError('ENOTFOUND', `layer ${layer.diffId}: blob ${blobDigest} is not in the image store`);

@@ -90,7 +90,8 @@ export interface LayerStore {
   /**
    * Make sure the layer `chain(parentChainId, diffId)` is unpacked; unpack it from its
    * blob if not. Verifies the diffId while unpacking (EDIGEST on mismatch). Idempotent and
-   * safe against concurrent callers in other processes.
+   * safe against concurrent callers in other processes. The parent need not be unpacked yet:
+   * the layers of one image may be ensured concurrently, in any order.
    */
   ensure(layer: LayerSource, parentChainId: string | null): Promise<LayerInfo>;
   get(chainId: string): LayerInfo | undefined;

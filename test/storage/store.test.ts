@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import { CartonError } from '../../src/common/errors';
 import { ImageRecord, openStore, Store } from '../../src/storage/store';
 import { pruneImages } from '../../src/storage/prune';
-import { addImage, busyboxEntries, sha256, tarOf, tempDir } from './fixtures';
+import { chainIds } from '../../src/layer/chain';
+import { addImage, busyboxEntries, compress, imageConfig, sha256, tarOf, tempDir } from './fixtures';
 
 let tmp: { dir: string; cleanup: () => void };
 let store: Store;
@@ -171,4 +172,23 @@ test('layers.prune keeps a freshly unpacked layer no image records yet (a pull i
   fs.writeFileSync(file, JSON.stringify({ ...rec, createdAt: '2020-01-01T00:00:00Z' }));
   assert.deepEqual(store.layers.prune(), [info.chainId]);
   assert.equal(store.layers.get(info.chainId), undefined);
+});
+
+test('layers of one image can be unpacked concurrently and in any order', async () => {
+  const tars = [0, 1, 2, 3].map((i) => tarOf([{ name: `f${i}`, type: 'file', data: Buffer.alloc(300_000, i) }]));
+  const blobs = tars.map((t) => compress(t, 'gzip'));
+  for (const b of blobs) await store.blobs.ingest({ digest: sha256(b.data), size: b.data.length }, Readable.from([b.data]));
+  const diffIds = tars.map(sha256);
+  const chains = chainIds(diffIds);
+  const infos = await Promise.all([3, 1, 0, 2].map((i) =>
+    store.layers.ensure({ diffId: diffIds[i], compressedDigest: sha256(blobs[i].data), mediaType: blobs[i].mediaType }, i ? chains[i - 1] : null)));
+  assert.deepEqual(infos.map((i) => i.chainId), [3, 1, 0, 2].map((i) => chains[i]));
+  const img = await store.images.put({
+    config: imageConfig(diffIds),
+    names: ['concurrent:1'],
+    layers: diffIds.map((d, i) => ({ chainId: chains[i], diffId: d, blobDigest: sha256(blobs[i].data), mediaType: blobs[i].mediaType, size: blobs[i].data.length })),
+  });
+  for (const [i, l] of img.layers.entries()) {
+    assert.deepEqual(fs.readFileSync(path.join(store.layers.get(l.chainId)!.diffDir, `f${i}`)), Buffer.alloc(300_000, i));
+  }
 });
