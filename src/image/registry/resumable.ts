@@ -52,6 +52,7 @@ export function resumableStream(source: BlobSource, opts: ResumeOptions): Readab
       attempt++;
       opts.onRetry?.(attempt - 1, (err as Error)?.message ?? String(err), offset);
       const delay = Math.min(5000, (opts.baseDelayMs ?? 250) * 2 ** (attempt - 2));
+      starting = true; // a read() during the pause must not open a second connection
       setTimeout(() => void start(), delay);
       return;
     }
@@ -65,6 +66,7 @@ export function resumableStream(source: BlobSource, opts: ResumeOptions): Readab
   };
 
   async function start(): Promise<void> {
+    if (finished) return;
     starting = true;
     let opened: { stream: Readable; skip: number };
     try {
