@@ -127,6 +127,33 @@ describe('hooks', () => {
     }
   });
 
+  test('createContainer hooks run before pivot_root, startContainer hooks inside the container root', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-nshooks-'));
+    const b = bundleFor(['true'], (s) => {
+      s.hooks = {
+        // Before pivot_root the container's mount namespace still shows the host's files (spec).
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/createContainer.json`] }],
+        // After pivot_root: /tmp is the container's, i.e. the rootfs's tmp seen from the host.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /tmp/startContainer.json'] }],
+      };
+    });
+    const cid = id('nshooks');
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    assert.equal(runtimeDetached(root, ['create', '-b', b, cid]).status, 0);
+    const created = JSON.parse(fs.readFileSync(path.join(dir, 'createContainer.json'), 'utf8'));
+    assert.equal(created.id, cid);
+    assert.equal(fs.existsSync(path.join(b, 'rootfs', 'tmp', 'startContainer.json')), false);
+    assert.equal(runtimeSync(root, ['start', cid]).status, 0);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(b, 'rootfs', 'tmp', 'startContainer.json'), 'utf8')).id, cid);
+    assert.ok(waitFor(() => stateOf(root, cid).status === 'stopped'));
+    assert.equal(runtimeSync(root, ['delete', cid]).status, 0);
+    // The same hooks through run (the init's SYNCs answered in-process).
+    fs.rmSync(path.join(b, 'rootfs', 'tmp', 'startContainer.json'));
+    const r = runtimeSync(root, ['run', '-b', b, id('nshooks-run')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(b, 'rootfs', 'tmp', 'startContainer.json')));
+  });
+
   test('a hook past its timeout is killed and create fails cleanly', () => {
     const b = bundleFor(['true'], (s) => (s.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
     const cid = id('timeout');
