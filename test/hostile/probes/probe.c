@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,8 +163,27 @@ static int exe_attack(int seconds)
 			ssize_t n = readlink(p, t, sizeof t - 1);
 			if (n <= 0) {
 				/* a process we may not inspect: the runtime's non-dumpable init */
-				if ((errno == EACCES || errno == EPERM) && !reported_denied++)
-					printf("denied /proc/%d/exe errno=%s\n", pid, strerrorname_np(errno));
+				if (errno == EACCES || errno == EPERM) {
+					if (!reported_denied++)
+						printf("denied /proc/%d/exe errno=%s\n", pid, strerrorname_np(errno));
+					/* nor may it be traced, to read or poke its memory */
+					/* nor may its memory be read: process_vm_readv makes the same
+					 * access check as PTRACE_ATTACH without stopping anything.
+					 * EFAULT means the check passed (the address is just unmapped). */
+					char byte;
+					struct iovec l = { &byte, 1 }, r = { (void *)0x10000, 1 };
+					if (process_vm_readv(pid, &l, 1, &r, 1, 0) >= 0 || errno == EFAULT) {
+						/* granted: fine only if it has already become a container binary
+						 * (execve makes a process dumpable again, like under runc) */
+						char t2[PATH_MAX] = "";
+						ssize_t n2 = readlink(p, t2, sizeof t2 - 1);
+						t2[n2 > 0 ? n2 : 0] = 0;
+						if (n2 > 0 && access(t2, F_OK) == 0 && strncmp(t2, "/memfd:", 7))
+							;
+						else
+							printf("memory-readable %d %s\n", pid, t2);
+					}
+				}
 				continue;
 			}
 			t[n] = 0;
