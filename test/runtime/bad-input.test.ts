@@ -136,7 +136,7 @@ describe('bad input leaves nothing behind', () => {
     assert.equal(again.status, 1);
     assert.match(again.stderr, /cannot start a container that has stopped/);
     const ex = runtimeSync(root, ['exec', id, 'true']);
-    assert.equal(ex.status, 1);
+    assert.equal(ex.status, 255);
     assert.match(ex.stderr, /cannot exec in a stopped container/);
     assert.equal(runtimeSync(root, ['delete', id]).status, 0);
     assert.deepEqual(leftovers(root, id, b), []);

@@ -63,9 +63,9 @@ describe('exec', () => {
     assert.ok(pids.includes(pid), `${pid} in ${pids}`);
   });
 
-  test('a missing command is a clear error (127)', () => {
+  test('a missing command is a clear error (255, as runc exec)', () => {
     const r = runtimeSync(root, ['exec', cid, '/no/such']);
-    assert.equal(r.status, 127);
+    assert.equal(r.status, 255);
     assert.match(r.stderr, /\/no\/such.*no such file or directory/);
   });
 

@@ -123,7 +123,9 @@ export async function main(argv: string[]): Promise<number> {
     const e = asCartonError(err);
     logError(g, e.describe());
     if (g.debug && e.stack) stderr(`${e.stack}\n`);
-    return e.exitCode === 0 ? 1 : e.exitCode;
+    // runc's convention for scripts and shims: 1 for any error, 255 when exec fails
+    // before the process runs (the process's own codes are returned as they are).
+    return command === 'exec' ? 255 : 1;
   }
 }
 
