@@ -1,25 +1,31 @@
 'use strict';
 /**
  * Loads a command's single-file bundle (dist/bundle/<name>.js) through a V8 code
- * cache kept beside it (<name>.js.cache), so that start-up deserialises compiled
- * bytecode instead of parsing and compiling ~370 KB of JavaScript every time
- * (docs/performance.md: about 15 ms of CPU per `carton-runtime run`).
+ * cache kept beside it, so that start-up deserialises compiled bytecode instead of
+ * parsing and compiling ~370 KB of JavaScript every time (docs/performance.md:
+ * about 12 ms of CPU per `carton-runtime run`).
  *
- * The cache is only an accelerator: when it is missing, stale or rejected by V8,
- * the bundle is compiled from source as usual. scripts/bundle.js writes a first
- * cache (top-level code only); the functions a command compiles lazily are added
- * when that command first succeeds (key: the subcommand), written atomically next
- * to the bundle. A directory this user cannot write keeps the build's cache.
+ * One cache file per subcommand (<name>.js.<subcommand>.cache): each holds just the
+ * functions that subcommand runs, so `state` does not deserialise `run`'s planner.
+ * scripts/bundle.js writes <name>.js.main.cache (top-level code only), used until a
+ * subcommand first succeeds; its own cache is then written, atomically, at exit.
+ * The cache is only an accelerator: missing, stale (the bundle or Node changed),
+ * damaged (CRC) or rejected by V8, the bundle is compiled from source as usual;
+ * a directory this user cannot write keeps the build's cache.
  *
  * Returns false when there is no bundle (the caller then loads dist/src/ modules).
  */
 const fs = require('fs');
 const path = require('path');
 
-const MAGIC = 'carton-code-cache-1';
-const MAX_KEYS = 32;
+const MAGIC = 'carton-code-cache-2';
 
-function loadBundle(name, binDir) {
+/**
+ * @param {string} name bundle name (dist/bundle/<name>.js)
+ * @param {string} binDir the bin/ directory
+ * @param {string[]} subcommands words that get a cache of their own; anything else shares "main"
+ */
+function loadBundle(name, binDir, subcommands = []) {
   const file = path.join(binDir, '..', 'dist', 'bundle', `${name}.js`);
   let fd;
   try {
@@ -31,34 +37,34 @@ function loadBundle(name, binDir) {
   let source;
   let identity;
   try {
-    const st = fs.fstatSync(fd);
-    identity = identityOf(st);
+    identity = identityOf(fs.fstatSync(fd));
     source = fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);
   }
-  const cacheFile = `${file}.cache`;
   // CARTON_CODE_CACHE=0: compile from source, write nothing (to measure what the cache saves).
   const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
-  const cache = crc32 ? readCache(cacheFile, identity, crc32) : undefined;
+  const key = process.argv.slice(2).find((a) => subcommands.includes(a)) || 'main';
+  const cacheFile = cacheFileFor(file, key);
+  let data = crc32 ? readCache(cacheFile, identity, crc32) : undefined;
+  const own = !!data;
+  if (crc32 && !data && key !== 'main') data = readCache(cacheFileFor(file, 'main'), identity, crc32);
   const vm = require('vm');
-  const script = new vm.Script(wrapperSource(source), {
-    filename: file,
-    cachedData: cache ? cache.data : undefined,
-  });
-  const accepted = !!cache && !script.cachedDataRejected;
-  const key = commandKey(process.argv.slice(2));
-  const keys = accepted ? cache.keys : [];
-  if (crc32 && !keys.includes(key) && keys.length < MAX_KEYS) {
+  const script = new vm.Script(wrapperSource(source), { filename: file, cachedData: data });
+  if (crc32 && (!own || script.cachedDataRejected)) {
     // After a successful command every function it needed is compiled: keep them.
     process.once('exit', (code) => {
-      if (code === 0) writeCache(cacheFile, identity, [...keys, key], script, crc32);
+      if (code === 0) writeCache(cacheFile, identity, script, crc32);
     });
   }
   const mod = { exports: {}, filename: file, id: file, loaded: false, children: [], paths: [] };
   const req = require('module').createRequire(file);
   script.runInThisContext()(mod.exports, req, mod, file, path.dirname(file));
   return true;
+}
+
+function cacheFileFor(bundleFile, key) {
+  return `${bundleFile}.${key}.cache`;
 }
 
 /**
@@ -76,13 +82,7 @@ function crc32Function() {
   }
 }
 
-/** The subcommand (first word-like positional): a cache is extended at most once per subcommand. */
-function commandKey(args) {
-  const word = args.find((a) => /^[a-z][a-z-]*$/.test(a));
-  return word || '-';
-}
-
-/** Header line (JSON: magic, bundle identity, keys, data length) then V8's cache data. */
+/** Header line (JSON: magic, bundle identity, data length and CRC-32) then V8's cache data. */
 function readCache(cacheFile, identity, crc32) {
   let buf;
   try {
@@ -99,19 +99,17 @@ function readCache(cacheFile, identity, crc32) {
     return undefined;
   }
   const data = buf.subarray(nl + 1);
-  if (!head || head.magic !== MAGIC || head.identity !== identity || head.length !== data.length || !Array.isArray(head.keys)) {
-    return undefined;
-  }
+  if (!head || head.magic !== MAGIC || head.identity !== identity || head.length !== data.length) return undefined;
   if (head.crc32 !== crc32(data)) return undefined;
-  return { keys: head.keys.filter((k) => typeof k === 'string'), data };
+  return data;
 }
 
-function writeCache(cacheFile, identity, keys, script, crc32 = crc32Function()) {
+function writeCache(cacheFile, identity, script, crc32 = crc32Function()) {
   if (!crc32) return;
   const tmp = `${cacheFile}.tmp-${process.pid}`;
   try {
     const data = script.createCachedData();
-    const head = JSON.stringify({ magic: MAGIC, identity, keys, length: data.length, crc32: crc32(data) });
+    const head = JSON.stringify({ magic: MAGIC, identity, length: data.length, crc32: crc32(data) });
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
       fs.writeSync(fd, Buffer.concat([Buffer.from(`${head}\n`), data]));
@@ -130,11 +128,6 @@ function writeCache(cacheFile, identity, keys, script, crc32 = crc32Function()) 
   }
 }
 
-/** The identity the loader expects for a bundle file (scripts/bundle.js writes the first cache with it). */
-function bundleIdentity(file) {
-  return identityOf(fs.statSync(file));
-}
-
 /** A rebuilt bundle (new size, mtime or inode) or another Node gets a fresh cache. */
 function identityOf(st) {
   return `${st.size}:${st.mtimeMs}:${st.ino}:${process.version}:${process.arch}`;
@@ -145,4 +138,11 @@ function wrapperSource(source) {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
-module.exports = { loadBundle, writeCache, bundleIdentity, wrapperSource };
+/** For scripts/bundle.js: the first cache (top-level code), shared until a subcommand has its own. */
+function writeFirstCache(bundleFile) {
+  const vm = require('vm');
+  const script = new vm.Script(wrapperSource(fs.readFileSync(bundleFile, 'utf8')), { filename: bundleFile });
+  writeCache(cacheFileFor(bundleFile, 'main'), identityOf(fs.statSync(bundleFile)), script);
+}
+
+module.exports = { loadBundle, writeFirstCache };

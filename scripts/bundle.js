@@ -21,7 +21,7 @@ for (const [name, entry] of Object.entries(entries)) {
   const input = path.join(root, entry);
   const outfile = path.join(root, 'dist', 'bundle', `${name}.js`);
   fs.rmSync(outfile, { force: true });
-  fs.rmSync(`${outfile}.cache`, { force: true });
+  removeCaches(outfile);
   if (!fs.existsSync(input)) continue;
   try {
     bundle(input, outfile);
@@ -51,11 +51,21 @@ function bundle(input, outfile) {
 
 /**
  * A first V8 code cache for the bundle's top-level code, in the format bin/bundle-loader.js
- * reads; each subcommand adds the functions it compiles the first time it succeeds.
+ * reads; each subcommand writes its own the first time it succeeds.
  */
 function writeFirstCache(outfile) {
-  const vm = require('vm');
-  const loader = require(path.join(root, 'bin', 'bundle-loader.js'));
-  const script = new vm.Script(loader.wrapperSource(fs.readFileSync(outfile, 'utf8')), { filename: outfile });
-  loader.writeCache(`${outfile}.cache`, loader.bundleIdentity(outfile), [], script);
+  require(path.join(root, 'bin', 'bundle-loader.js')).writeFirstCache(outfile);
+}
+
+/** Caches of the previous bundle would be ignored (the identity changed); remove them. */
+function removeCaches(outfile) {
+  const dir = path.dirname(outfile);
+  const prefix = `${path.basename(outfile)}.`;
+  let names = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix) && /\.cache(\.tmp-\d+)?$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
 }
