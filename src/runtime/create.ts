@@ -155,6 +155,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     }
     trace('create: init ready');
     const pid = await handle.containerPid;
+    // run: the init stays as the container's waiting parent. It had to be born in the
+    // cgroup (so its child is); now it leaves it, so that ps, pids.max and kill --all
+    // see only the container's own processes, as with runc.
+    if (mode === 'run' && handle.initPid !== pid) leaveContainerCgroups(handle.initPid);
     record.pid = pid;
     record.pidStartTime = pidStartTime(pid) ?? 0;
     // run goes straight on to exec: it is started as soon as it is ready.
@@ -301,4 +305,17 @@ function explainOom(err: unknown, cgroups: CgroupManager | undefined, spec: Spec
 /** One line per op, for --debug (loaded only then). */
 export function describePlan(ops: Op[]): string[] {
   return (require('../plan/describe') as typeof import('../plan/describe')).describePlan(ops);
+}
+
+/** Move a process back to this runtime's own cgroups (best effort: it only affects accounting). */
+function leaveContainerCgroups(pid: number): void {
+  const { hostLayout } = require('../cgroups/detect') as typeof import('../cgroups/detect');
+  for (const h of hostLayout().hierarchies) {
+    const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
+    try {
+      fs.writeFileSync(`${h.mountPoint}/${rel}/cgroup.procs`.replace(/\/+/g, '/'), String(pid));
+    } catch {
+      /* this hierarchy will show one extra process; nothing else depends on it */
+    }
+  }
 }
