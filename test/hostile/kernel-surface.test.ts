@@ -79,6 +79,24 @@ describe('Docker default profile and capabilities', () => {
   });
 });
 
+describe('control: the probe does report success when nothing refuses', () => {
+  // without this, a probe that always failed would make every test above pass
+  test('no seccomp profile plus CAP_SYS_ADMIN: mount, unshare, keyctl, setns reach the kernel', () => {
+    const b = lab.bundle('docker', 'control', ['/bin/carton-probe', 'syscalls', String(process.pid), hostRootDisk()], (spec) => {
+      delete spec.linux!.seccomp;
+      const caps = spec.process!.capabilities!;
+      for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), 'CAP_SYS_ADMIN'];
+    });
+    const r = lab.runtime(['run', '--bundle', b.dir, b.id]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = parseProbe(r.stdout);
+    assert.equal(got.get('mount'), 'ok');
+    assert.equal(got.get('unshare-user'), 'ok');
+    assert.equal(got.get('keyctl'), 'ok');
+    assert.equal(got.get('setns'), 'errno=EINVAL', 'setns reached the kernel (fd 0 is no namespace)');
+  });
+});
+
 describe('Podman default profile and capabilities', () => {
   test('mount, block devices, modules, bpf, perf, raw sockets, host ptrace refused', (t) => {
     const b = sleeper('podman', 'sys');
