@@ -45,11 +45,12 @@ export interface SpecInputs {
 
 /**
  * A createRuntime hook that sets `lo` up in the container's new network namespace: the
- * runtime hands hooks the state JSON (with the init's pid) on stdin.
+ * runtime hands hooks the state JSON (with the init's pid) on stdin. It never fails the
+ * container: a process that has already exited (a quick -t run) has no namespace left.
  */
 export const LOOPBACK_HOOK = {
   path: '/bin/sh',
-  args: ['sh', '-c', `pid=$(sed -n 's/.*"pid": *\\([0-9][0-9]*\\).*/\\1/p'); exec nsenter -t "$pid" -n ip link set lo up`],
+  args: ['sh', '-c', `pid=$(sed -n 's/.*"pid": *\\([0-9][0-9]*\\).*/\\1/p'); nsenter -t "$pid" -n ip link set lo up 2>/dev/null || :`],
 };
 
 /** Docker's entrypoint/cmd rules; throws "No command specified" when both end up empty. */
@@ -176,7 +177,12 @@ export function buildSpec(input: SpecInputs): Spec {
   if (o.network === 'host') {
     linux.namespaces = linux.namespaces!.filter((n) => n.type !== 'network');
   } else {
-    if (input.loopbackUp) spec.hooks = { createRuntime: [{ ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] }] };
+    if (input.loopbackUp) {
+      const hook = { ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] };
+      // With a terminal the runtime's createRuntime moment waits on the console hand-over
+      // (it deadlocks today), so an interactive container gets lo up right after start.
+      spec.hooks = o.tty ? { poststart: [hook] } : { createRuntime: [hook] };
+    }
     // Per-network-namespace sysctls Docker sets so unprivileged ports and ping work.
     linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   }

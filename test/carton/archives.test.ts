@@ -19,9 +19,9 @@ before(() => {
   execFileSync('tar', ['-C', rootfs, '-cf', path.join(work, 'rootfs.tar'), '.']);
 });
 
-after(() => {
-  a.cleanup();
-  b.cleanup();
+after(async () => {
+  await a.cleanup();
+  await b.cleanup();
   fs.rmSync(work, { recursive: true, force: true });
 });
 

@@ -16,7 +16,8 @@ export interface CartonEnv {
   run(args: string[], input?: string, timeoutMs?: number): SpawnSyncReturns<string>;
   /** Start carton in the background (for signal tests). */
   start(args: string[]): ReturnType<typeof spawn>;
-  cleanup(): void;
+  /** Kill what a failed test left running, delete its containers through the runtime, remove the dirs. */
+  cleanup(): Promise<void>;
 }
 
 export function cartonEnv(): CartonEnv {
@@ -30,7 +31,21 @@ export function cartonEnv(): CartonEnv {
     run: (args, input, timeoutMs = 30_000) =>
       spawnSync(process.execPath, [CARTON_MAIN, ...globals, ...args], { encoding: 'utf8', input: input ?? '', timeout: timeoutMs }),
     start: (args) => spawn(process.execPath, [CARTON_MAIN, ...globals, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    cleanup: () => {
+    cleanup: async () => {
+      // A hung carton (a failed test) is still running: stop it, then let the runtime
+      // remove its containers (processes, cgroups, state) as `delete --force` does.
+      for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        try {
+          if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(base)) process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      const rtRoot = path.join(runroot, 'runtime');
+      const api = require('../../src/runtime/api') as typeof import('../../src/runtime/api');
+      for (const id of fs.existsSync(rtRoot) ? fs.readdirSync(rtRoot) : []) {
+        await api.deleteContainer(rtRoot, id, { force: true }).catch(() => undefined);
+      }
       // Unmount anything a failed test left under the base (snapshots), then delete it.
       const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(base));
       for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);

@@ -55,7 +55,7 @@ before(async () => {
 });
 
 after(async () => {
-  env?.cleanup();
+  await env?.cleanup();
   await registry?.stop();
   if (layoutDir) fs.rmSync(layoutDir, { recursive: true, force: true });
 });

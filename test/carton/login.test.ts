@@ -28,7 +28,7 @@ before(async () => {
 after(async () => {
   if (saved === undefined) delete process.env.REGISTRY_AUTH_FILE;
   else process.env.REGISTRY_AUTH_FILE = saved;
-  env?.cleanup();
+  await env?.cleanup();
   await registry?.stop();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });

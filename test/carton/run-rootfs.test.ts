@@ -18,8 +18,8 @@ before(() => {
   fs.writeFileSync(path.join(hostDir, 'f'), 'from the host\n');
 });
 
-after(() => {
-  env.cleanup();
+after(async () => {
+  await env.cleanup();
   fs.rmSync(rootfs, { recursive: true, force: true });
   fs.rmSync(hostDir, { recursive: true, force: true });
 });
