@@ -70,6 +70,9 @@ describe('run', () => {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await until(() => out.includes('ready'));
+    // Only the container's process is in its cgroup (not the init that waits for it).
+    const pids = JSON.parse(runtimeSync(root, ['ps', '--format', 'json', id]).stdout) as number[];
+    assert.deepEqual(pids, [stateOf(root, id).pid]);
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     assert.equal(code, 3);
