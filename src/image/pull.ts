@@ -1,9 +1,10 @@
 /**
  * `pull`: registry → store. Resolve the manifest (an index to this platform), fetch the
- * config, download the missing layer blobs in parallel (bounded) into the store while
- * unpacking them in chain order as soon as each one and its parent are ready, and record
- * the image last — an interrupted pull therefore never lists a half image, and the next
- * pull reuses every blob and layer that did complete.
+ * config, download the missing layer blobs in parallel (bounded) into the store, unpack
+ * each layer as soon as its blob is in (also in parallel, any order: layer directories are
+ * independent until overlay stacks them), and record the image last — an interrupted pull
+ * therefore never lists a half image, and the next pull reuses every blob and layer that
+ * did complete.
  *
  * Verification: the store's blobs.ingest() hashes and size-checks each layer blob as it
  * streams to disk (one hash per byte; nothing is hashed twice here); layers.ensure()
@@ -83,6 +84,24 @@ function layerRef(store: Store, chainId: string, diffId: string, l: Descriptor):
     if (info && size !== undefined) return { chainId, diffId, blobDigest: info.blobDigest, mediaType: info.mediaType, size };
   }
   return { chainId, diffId, blobDigest: l.digest, mediaType: l.mediaType, size: l.size };
+}
+
+/** At most `n` of the given tasks run at once; the rest queue in call order. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    // A finishing task hands its slot straight to the next waiter, so `running` never overshoots.
+    if (running >= n) await new Promise<void>((r) => waiting.push(r));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -207,60 +226,38 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
     }
   };
 
-  const downloads: Array<Promise<void>> = [];
-  let next = 0;
-  const queue = m.layers.map((l, i) => ({ l, i })).filter(({ i }) => needBlob[i]);
-  const finished = new Map<number, Promise<void>>();
-  const resolvers = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
-  for (const { i } of queue) {
-    finished.set(i, new Promise<void>((resolve, reject) => resolvers.set(i, { resolve, reject })));
-    finished.get(i)!.catch(() => undefined);
-  }
-  const worker = async (): Promise<void> => {
-    while (next < queue.length && failed === undefined) {
-      const { l, i } = queue[next++];
-      try {
-        await downloadOne(l);
-        resolvers.get(i)!.resolve();
-      } catch (err) {
-        if (failed === undefined) {
-          failed = err;
-          for (const s of active) s.destroy(new Error('cancelled: another layer failed'));
-        }
-        resolvers.get(i)!.reject(failed);
-      }
-    }
-    // A failure stops the queue: whatever was never started fails with the first error.
-    if (failed !== undefined) for (const r of resolvers.values()) r.reject(failed);
+  // Each layer: download its blob (bounded), then unpack it (bounded) as soon as the blob is
+  // in — layers unpack concurrently and in any order; images.put() below checks the chain.
+  const downloadSlot = limiter(concurrency);
+  const unpackSlot = limiter(concurrency);
+  const blobDownloads = new Map<string, Promise<void>>(); // one download per blob digest
+  const fail = (err: unknown): void => {
+    if (failed !== undefined) return;
+    failed = err;
+    for (const s of active) s.destroy(new Error('cancelled: another layer failed'));
   };
-  for (let w = 0; w < Math.min(concurrency, queue.length); w++) downloads.push(worker());
-
-  // Unpack in chain order as blobs arrive.
-  const layerRefs: ImageLayerRef[] = [];
-  try {
-    for (let i = 0; i < m.layers.length; i++) {
-      const l = m.layers[i];
-      const id = shortId(l.digest);
-      const have = store.layers.get(chains[i]);
-      if (!have) {
-        await (finished.get(i) ?? Promise.resolve());
-        emit({ type: 'layer', id, status: 'Extracting' });
-        await store.layers.ensure({ diffId: diffIds[i], compressedDigest: l.digest, mediaType: l.mediaType }, i === 0 ? null : chains[i - 1]);
-        downloadedSomething = true;
-        emit({ type: 'layer', id, status: 'Pull complete' });
+  const layerTask = async (l: Descriptor, i: number): Promise<void> => {
+    if (store.layers.get(chains[i])) return;
+    const id = shortId(l.digest);
+    if (needBlob[i]) {
+      let d = blobDownloads.get(l.digest);
+      if (!d) {
+        d = downloadSlot(() => (failed === undefined ? downloadOne(l) : Promise.reject(failed)));
+        blobDownloads.set(l.digest, d);
       }
-      layerRefs.push(layerRef(store, chains[i], diffIds[i], l));
+      await d;
     }
-  } catch (err) {
-    if (failed === undefined) {
-      failed = err;
-      for (const s of active) s.destroy(new Error('cancelled: unpacking failed'));
-    }
-    await Promise.allSettled(downloads);
-    throw asCartonError(err, 'EREGISTRY');
-  }
-  await Promise.allSettled(downloads);
+    await unpackSlot(async () => {
+      if (failed !== undefined) throw failed;
+      emit({ type: 'layer', id, status: 'Extracting' });
+      await store.layers.ensure({ diffId: diffIds[i], compressedDigest: l.digest, mediaType: l.mediaType }, i === 0 ? null : chains[i - 1]);
+    });
+    downloadedSomething = true;
+    emit({ type: 'layer', id, status: 'Pull complete' });
+  };
+  await Promise.allSettled(m.layers.map((l, i) => layerTask(l, i).catch(fail)));
   if (failed !== undefined) throw asCartonError(failed, 'EREGISTRY');
+  const layerRefs: ImageLayerRef[] = m.layers.map((l, i) => layerRef(store, chains[i], diffIds[i], l));
 
   // The manifest is kept so the image can be pushed again byte for byte; the record goes last.
   await store.blobs.writeBytes(manifest.bytes);
