@@ -54,10 +54,13 @@ export class DockerHarness {
     must(spawnSync('ip', ['link', 'add', this.bridge, 'type', 'bridge']), 'ip link add');
     must(spawnSync('ip', ['addr', 'add', `${this.gateway}/24`, 'dev', this.bridge]), 'ip addr add');
     must(spawnSync('ip', ['link', 'set', this.bridge, 'up']), 'ip link set up');
+    // an empty config file of our own: a system /etc/docker/daemon.json must not leak in
+    fs.writeFileSync(path.join(this.dir, 'daemon.json'), '{}\n');
     const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
     this.daemon = spawn(
       '/usr/sbin/dockerd',
       [
+        '--config-file', path.join(this.dir, 'daemon.json'),
         '--data-root', path.join(this.dir, 'data'),
         '--exec-root', path.join(this.dir, 'exec'),
         '-H', `unix://${this.socket}`,
