@@ -141,6 +141,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       etcFiles,
       mounts: prepared.mounts,
       seccomp: loadSeccomp(o.seccomp, o.privileged),
+      seccompIsDefault: o.seccomp.kind === 'default',
       hostDevices: o.privileged ? hostDevices() : undefined,
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
       availableCaps: boundingCaps(),

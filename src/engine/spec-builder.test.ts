@@ -126,3 +126,19 @@ test('a tty, a user mount over /dev/shm, and a relative working directory', () =
   assert.equal(spec.mounts!.find((m) => m.destination === '/dev/shm')!.source, 'tmpfs');
   assert.throws(() => buildSpec(inputs({ options: options({ workdir: 'rel' }) })), /the working directory 'rel' is invalid, it needs to be an absolute path/);
 });
+
+test('the default seccomp profile follows the capabilities, as Docker\'s does', () => {
+  const names = (spec: Spec): string[] => spec.linux!.seccomp!.syscalls!.flatMap((r) => (r.action === 'SCMP_ACT_ALLOW' && !r.args ? r.names : []));
+  const base = buildSpec(inputs({ seccompIsDefault: true }));
+  // The reference profile is unchanged for the default capabilities.
+  assert.deepEqual(base.linux!.seccomp, dockerDefaultProfile());
+  assert.ok(!names(base).includes('mount'));
+  const admin = buildSpec(inputs({ seccompIsDefault: true, options: options({ capAdd: ['SYS_ADMIN'] }) }));
+  assert.ok(names(admin).includes('mount') && names(admin).includes('clone3') && names(admin).includes('unshare'));
+  assert.ok(!admin.linux!.seccomp!.syscalls!.some((r) => r.names.includes('clone') && r.args));
+  const noChroot = buildSpec(inputs({ seccompIsDefault: true, options: options({ capDrop: ['SYS_CHROOT'] }) }));
+  assert.ok(!names(noChroot).includes('chroot'));
+  // A profile from a file is used as given.
+  const custom = { defaultAction: 'SCMP_ACT_ALLOW' as const };
+  assert.deepEqual(buildSpec(inputs({ seccomp: custom, options: options({ capAdd: ['SYS_ADMIN'] }) })).linux!.seccomp, custom);
+});

@@ -11,6 +11,7 @@ import {
   DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, defaultMounts, effectiveCaps,
 } from './defaults';
 import type { RunOptions, UserMount } from './run-options';
+import { seccompForCaps } from './seccomp-caps';
 import type { ResolvedUser } from './user';
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -32,6 +33,8 @@ export interface SpecInputs {
   mounts: UserMount[];
   /** undefined: no seccomp filter (unconfined or privileged). */
   seccomp?: LinuxSeccomp;
+  /** The profile is Docker's default: adjust it to the capabilities, as Docker does. */
+  seccompIsDefault?: boolean;
   /** Devices given to a privileged container (the host's /dev). */
   hostDevices?: LinuxDevice[];
   consoleSize?: { height: number; width: number };
@@ -198,7 +201,7 @@ export function buildSpec(input: SpecInputs): Spec {
   if (o.privileged) {
     if (input.hostDevices && input.hostDevices.length > 0) linux.devices = input.hostDevices;
   } else {
-    if (input.seccomp) linux.seccomp = input.seccomp;
+    if (input.seccomp) linux.seccomp = input.seccompIsDefault ? seccompForCaps(input.seccomp, caps) : input.seccomp;
     linux.maskedPaths = [...DEFAULT_MASKED_PATHS];
     linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];
   }

@@ -144,6 +144,10 @@ test('capabilities, seccomp, no-new-privileges and --privileged reach the proces
   const priv = run(['--rm', '--privileged'], ['sh', '-c', 'grep Seccomp: /proc/self/status; cat /sys/fs/cgroup/devices/devices.list; touch /sys/kernel 2>&1 | grep -c Read-only; true']);
   assert.equal(priv.status, 0, priv.stderr);
   assert.match(priv.stdout, /^Seccomp:\s+0\na \*:\* rwm\n0\n$/);
+  // Docker's profile lets a container with CAP_SYS_ADMIN mount; without it, mount is refused.
+  const mount = ['sh', '-c', 'mkdir -p /m && mount -t tmpfs none /m 2>/dev/null && echo mounted || echo refused'];
+  assert.equal(run(['--rm', '--cap-add', 'SYS_ADMIN'], mount).stdout, 'mounted\n');
+  assert.equal(run(['--rm'], mount).stdout, 'refused\n');
   // Masked paths are masked without --privileged.
   assert.equal(run(['--rm'], ['sh', '-c', 'wc -c < /proc/timer_list']).stdout.trim(), '0');
   assert.notEqual(run(['--rm', '--privileged'], ['sh', '-c', 'wc -c < /proc/timer_list']).stdout.trim(), '0');
