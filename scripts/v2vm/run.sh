@@ -127,6 +127,13 @@ $B mount -t tmpfs tmpfs $R/dev/shm
 for d in tmp run var/tmp; do $B mount -t tmpfs -o mode=1777 tmpfs $R/$d; done
 $B mkdir -p $R/tmp/.v2vm
 $B mount -t 9p -o trans=virtio,version=9p2000.L results $R/tmp/.v2vm || echo "v2vm: cannot mount results"
+# The working directory comes as its own share: it may live under /tmp or /run, which
+# the fresh tmpfs mounts above hide (CI clones into such a folder).
+W=$($B sed -n 's/.*carton_work=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$W" ]; then
+  $B mkdir -p "$R$W" 2>/dev/null
+  $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 work "$R$W" || echo "v2vm: cannot mount $W"
+fi
 # switch_root rather than chroot: the command then runs in a real root, as on a host
 # (setns into a container's mount namespace behaves differently from inside a chroot).
 # cmd.sh powers the VM off itself when done.
@@ -165,10 +172,11 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -m "${V2VM_MEM:-1024}" -smp "${V2VM_CPUS:-2}" \
   -nodefaults -no-user-config -nographic -monitor none -no-reboot \
   -bios "$bios" -kernel "$cache/$key/vmlinux" -initrd "$cache/$key/initramfs.cpio" \
-  -append "console=ttyS0 quiet panic=-1 cgroup_no_v1=all" \
+  -append "console=ttyS0 quiet panic=-1 cgroup_no_v1=all carton_work=$PWD" \
   -serial "$serial" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=results,security_model=none" \
+  -virtfs "local,path=$PWD,mount_tag=work,security_model=none,readonly=on,multidevs=remap" \
   < /dev/null
 qemu_status=$?
 set -e
