@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -48,11 +48,22 @@ function podman(runtime: RuntimeName, args: string[], input?: string): Out {
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** Run podman inside a real pty (util-linux `script`), for -it. */
-function podmanTty(runtime: RuntimeName, args: string[]): Out {
+/**
+ * Run podman inside a real pty (util-linux `script`), for -it. script's stdin stays
+ * open until the command ends: at EOF script would end the session early.
+ */
+async function podmanTty(runtime: RuntimeName, args: string[]): Promise<Out> {
   const cmd = ['podman', ...podmanArgs(runtime), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: env(), timeout: 60_000, input: '' });
-  return { status: r.status, stdout: (r.stdout ?? '').replace(/\r/g, '').replace(/\^@|\0/g, ''), stderr: r.stderr ?? '' };
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  clearTimeout(timer);
+  child.stdin.destroy();
+  return { status, stdout: stdout.replace(/\r/g, '').replace(/\^@|\0/g, ''), stderr };
 }
 
 before(() => {
@@ -92,9 +103,9 @@ after(() => {
 
 /** The same case with runc and carton-runtime: results must match. */
 function both(name: string, body: (rt: RuntimeName) => unknown): void {
-  test(name, { skip: !hasPodman && 'podman or script not installed' }, () => {
-    const ref = body('runc');
-    const got = body('carton');
+  test(name, { skip: !hasPodman && 'podman or script not installed' }, async () => {
+    const ref = await body('runc');
+    const got = await body('carton');
     assert.deepEqual(got, ref);
   });
 }
@@ -111,20 +122,20 @@ describe('podman with carton-runtime gives what runc gives', () => {
     return [r.status, r.stdout];
   });
 
-  both('run -it in a real pty', (rt) => {
-    const r = podmanTty(rt, ['run', '-it', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-tty']);
+  both('run -it in a real pty', async (rt) => {
+    const r = await podmanTty(rt, ['run', '-it', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-tty']);
     assert.match(r.stdout, /\/dev\/pts\/0\nstdin-is-tty/, `${rt}: stdout ${JSON.stringify(r.stdout)} stderr ${r.stderr}`);
     return [r.status, r.stdout.trim()];
   });
 
-  both('run -d, exec, exec -it, logs, pause, unpause, top, stop, start, kill, rm -f', (rt) => {
+  both('run -d, exec, exec -it, logs, pause, unpause, top, stop, start, kill, rm -f', async (rt) => {
     const name = `carton-test-life-${rt}`;
     const out: unknown[] = [];
     const d = podman(rt, ['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sh', '-c', 'echo started; exec sleep 100']);
     assert.equal(d.status, 0, d.stderr);
     const ex = podman(rt, ['exec', name, 'sh', '-c', 'echo in-exec; cat /proc/1/cmdline | tr "\\0" " "; exit 4']);
     out.push(ex.status, ex.stdout);
-    const it = podmanTty(rt, ['exec', '-it', name, 'sh', '-c', 'tty']);
+    const it = await podmanTty(rt, ['exec', '-it', name, 'sh', '-c', 'tty']);
     out.push(it.status, /\/dev\/pts\/\d+/.test(it.stdout));
     out.push(podman(rt, ['logs', name]).stdout);
     out.push(podman(rt, ['pause', name]).status, podman(rt, ['inspect', '-f', '{{.State.Status}}', name]).stdout);
