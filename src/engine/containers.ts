@@ -122,7 +122,8 @@ export class ContainerStore {
   private refresh(r: ContainerRecord): ContainerRecord {
     if (r.State.Status === 'running' && !alive(r.State.MonitorPid) && !alive(r.State.Pid)) {
       r.State.Status = 'exited';
-      if (!r.State.FinishedAt || r.State.FinishedAt.startsWith('0001')) r.State.FinishedAt = new Date().toISOString();
+      // When the watcher died is unknown; its start is the best bound there is.
+      if (!r.State.FinishedAt || r.State.FinishedAt.startsWith('0001')) r.State.FinishedAt = r.State.StartedAt;
       if (!r.State.ExitCode) r.State.ExitCode = 255;
     }
     return r;

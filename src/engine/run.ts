@@ -304,8 +304,11 @@ export async function removeContainer(root: string, runroot: string, query: stri
     // a moment, then make sure nothing of the runtime's is left either way.
     const deadline = Date.now() + 5000;
     while (r.State.MonitorPid && isAlive(r.State.MonitorPid) && Date.now() < deadline) await sleep(50);
-    await api.deleteContainer(rtRoot, r.Id, { force: true }).catch(() => undefined);
   }
+  // Also after a crash of the watching `carton run` (status derived as exited), the
+  // runtime may still hold state, processes or cgroups for the container.
+  const rtRoot = runtimeRoot(runroot);
+  if (fs.existsSync(path.join(rtRoot, r.Id))) await runtimeApi().deleteContainer(rtRoot, r.Id, { force: true }).catch(() => undefined);
   if (r.ImageID && store) await store().snapshots.remove(r.Id);
   fs.rmSync(bundleDir(runroot, r.Id), { recursive: true, force: true });
   if (volumes) for (const v of r.AnonymousVolumes) fs.rmSync(v, { recursive: true, force: true });

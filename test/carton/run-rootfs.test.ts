@@ -24,6 +24,16 @@ after(async () => {
   fs.rmSync(hostDir, { recursive: true, force: true });
 });
 
+/** The container's first line of output; rejects (with carton's stderr) if carton exits first. */
+function firstLine(child: ReturnType<CartonEnv['start']>): Promise<string> {
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`carton exited ${code} before the container wrote: ${err}`)));
+  });
+}
+
 const run = (flags: string[], cmd: string[], input?: string) => env.run(['run', ...flags, '--rootfs', rootfs, ...cmd], input);
 
 test('exit codes: the container\'s, 127 not found, 126 not executable, 125 carton\'s own errors', () => {
@@ -168,7 +178,7 @@ test('--env-file, --mount type=bind,readonly and --cpus', () => {
 test('ps shows a running container as Up; rm refuses it, rm -f kills it and leaves nothing', async () => {
   const child = env.start(['run', '--name', 'carton-test-live', '--rootfs', rootfs, 'sh', '-c', 'cat /etc/hostname; exec sleep 60']);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const short = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const short = await firstLine(child);
   try {
     assert.match(env.run(['ps']).stdout, new RegExp(`${short} .* Up .* carton-test-live\\n`));
     const refused = env.run(['rm', 'carton-test-live']);
@@ -185,4 +195,18 @@ test('ps shows a running container as Up; rm refuses it, rm -f kills it and leav
     child.stdout!.destroy();
     child.stderr!.destroy();
   }
+});
+
+test('a carton run killed with SIGKILL: ps -a says Exited (255), rm removes the orphaned container', async () => {
+  const child = env.start(['run', '--name', 'carton-test-crash', '--rootfs', rootfs, 'sh', '-c', 'cat /etc/hostname; exec sleep 60']);
+  const short = await firstLine(child);
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.on('exit', resolve));
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  assert.match(env.run(['ps', '-a']).stdout, new RegExp(`${short} .* Exited \\(255\\) .* carton-test-crash\\n`));
+  const rm = env.run(['rm', 'carton-test-crash']);
+  assert.equal(rm.status, 0, rm.stderr);
+  assert.deepEqual(leftovers(short), []);
+  assert.deepEqual(fs.readdirSync(path.join(env.runroot, 'runtime')), []);
 });

@@ -34,11 +34,13 @@ export async function pullImage(
   return result.record;
 }
 
-/** `carton run`'s image lookup: local first; otherwise Docker's notice, then a pull. */
-export async function ensureImage(ctx: CliContext, ref: string): Promise<{ store: Store; image: ImageRecord }> {
+/** `carton run`'s image lookup (`--pull missing|always|never`): local first; otherwise Docker's notice, then a pull. */
+export async function ensureImage(ctx: CliContext, ref: string, policy = 'missing'): Promise<{ store: Store; image: ImageRecord }> {
   const store = ctx.store();
+  if (policy === 'always') return { store, image: await pullImage(ctx, ref, process.stderr) };
   const local = store.images.resolve(ref);
   if (local) return { store, image: local };
+  if (policy === 'never') throw new CartonError('ENOTFOUND', `Error: No such image: ${ref}`, { exitCode: 125 });
   const parsed = parseReference(ref);
   ctx.err(`Unable to find image '${familiarString(parsed)}' locally\n`);
   const image = await pullImage(ctx, ref, process.stderr);

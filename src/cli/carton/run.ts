@@ -40,7 +40,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
   { name: 'network', aliases: ['net'], type: 'string', value: 'network', help: 'Connect a container to a network (none, host)' },
   { name: 'rootfs', type: 'bool', help: 'The first argument is a root filesystem directory, not an image' },
-  { name: 'pull', type: 'string', value: 'string', default: 'missing', help: 'Pull image before running ("always"|"missing"|"never")', hidden: true },
+  { name: 'pull', type: 'string', value: 'string', default: 'missing', help: 'Pull image before running ("always"|"missing"|"never")' },
 ];
 
 const HELP = {
@@ -104,6 +104,10 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     throw new CartonError('EUNSUPPORTED', 'detached containers (-d) are not supported yet; run in the foreground', { exitCode: 125 });
   }
   const options = runOptionsFrom(p);
+  const pullPolicy = str(p, 'pull') ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(pullPolicy)) {
+    throw new CartonError('EINVAL_CONFIG', `invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`, { exitCode: 125 });
+  }
   const [target, ...command] = p.positionals;
   if (rootfs && command.length === 0 && options.entrypoint === undefined) {
     throw new CartonError('EINVAL_CONFIG', 'No command specified', { exitCode: 125 });
@@ -118,7 +122,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     target,
     rootfs,
     command,
-    ensureImage: (ref) => ensureImage(ctx, ref),
+    ensureImage: (ref) => ensureImage(ctx, ref, pullPolicy),
     warn: (m) => ctx.err(`WARNING: ${m}\n`),
   });
 }
