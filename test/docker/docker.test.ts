@@ -56,15 +56,15 @@ for (const rt of RUNTIMES) {
       seen[rt].echo = { out: r.stdout, code: code.status };
     });
 
-    test('run -it gets a terminal', () => {
-      const r = h.dockerTty(['run', '--rm', '-it', '--runtime', rt, IMAGE, 'sh', '-c', 'tty; echo done']);
+    test('run -it gets a terminal', async () => {
+      const r = await h.dockerTty(['run', '--rm', '-it', '--runtime', rt, IMAGE, 'sh', '-c', 'tty; echo done']);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /\/dev\/pts\/\d+$/m); // script may echo a ^@ before it
       assert.match(r.stdout, /^done$/m);
       seen[rt].tty = /\/dev\/pts\/\d+/.test(r.stdout);
     });
 
-    test('run -d, exec, exec -it, top, network, limits, pause/unpause, stop, start, kill, rm -f', () => {
+    test('run -d, exec, exec -it, top, network, limits, pause/unpause, stop, start, kill, rm -f', async () => {
       const id = ok(
         h.docker(['run', '-d', '--runtime', rt, '--memory', '64m', '--pids-limit', '50', IMAGE, 'sleep', '1000']),
         'run -d',
@@ -85,7 +85,7 @@ for (const rt of RUNTIMES) {
         assert.equal(ok(h.docker(['exec', id, 'echo', 'exec-ok']), 'exec'), 'exec-ok\n');
         const execCode = h.docker(['exec', id, 'sh', '-c', 'exit 5']);
         assert.equal(execCode.status, 5);
-        const execTty = h.dockerTty(['exec', '-it', id, 'sh', '-c', 'tty; echo exec-it-ok']);
+        const execTty = await h.dockerTty(['exec', '-it', id, 'sh', '-c', 'tty; echo exec-it-ok']);
         assert.equal(execTty.status, 0, execTty.stdout);
         assert.match(execTty.stdout, /\/dev\/pts\/\d+$/m);
         assert.match(execTty.stdout, /^exec-it-ok$/m);

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
+import { runInPty } from '../helpers/pty';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const CARTON_RUNTIME = path.join(REPO, 'bin', 'carton-runtime');
@@ -107,11 +108,11 @@ export class DockerHarness {
     return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 
-  /** A docker command under a pty (script -q), for -it: returns what the terminal showed. */
-  dockerTty(args: string[]): Result {
+  /** A docker command under a real pty, for -it: returns what the terminal showed. */
+  async dockerTty(args: string[]): Promise<Result> {
     const cmd = ['docker', ...args].map(shellQuote).join(' ');
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    return { status: r.status, stdout: String(r.stdout ?? '').replace(/\r/g, ''), stderr: String(r.stderr ?? '') };
+    const r = await runInPty(cmd, { env: this.env(), timeoutMs: 60_000 });
+    return { status: r.status, stdout: r.output.replace(/\r/g, ''), stderr: r.timedOut ? 'timed out' : '' };
   }
 
   log(): string {
