@@ -125,8 +125,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     };
     let ops = buildCreatePlan(spec, ctx, planExtras(spec));
     if (mode === 'create') {
-      // Nobody listens on the init's socket after `create` exits: `start` runs these hooks itself.
-      ops = ops.filter((o) => !(o.op === OpCode.SYNC && o.tag === 'startContainer'));
+      // Nobody listens on the init's socket after `create` exits: `start` runs the
+      // startContainer hooks itself, and the seccomp agent gets the fd without the
+      // state message (a SYNC after WAIT_START would find no one to answer it).
+      ops = ops.filter((o) => !(o.op === OpCode.SYNC && (o.tag === 'startContainer' || o.tag === 'seccomp-listener')));
     }
 
     let hookError: unknown;
