@@ -18,6 +18,7 @@ import type { RunOptions } from './run-options';
 import { buildSpec, checkWorkdir } from './spec-builder';
 import { resolveUserInRootfs } from './user';
 import { runtimeApi } from './runtime-client';
+import { trace } from '../runtime/trace';
 
 export interface RunRequest {
   root: string;
@@ -47,6 +48,7 @@ export function bundleDir(runroot: string, id: string): string {
 
 /** Returns the exit code `carton run` exits with. */
 export async function runForeground(req: RunRequest): Promise<number> {
+  trace('engine: run begin');
   const o = req.options;
   const containers = new ContainerStore(req.root);
   const name = o.name !== undefined ? checkName(o.name) : generateName((n) => containers.list().some((r) => r.Name === n));
@@ -83,6 +85,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     } else {
       if (!req.ensureImage) throw new CartonError('EINTERNAL', 'no image source configured', { exitCode: 125 });
       const found = await req.ensureImage(req.target);
+      trace('engine: image resolved');
       signals.checkNotAborted();
       store = found.store;
       imageId = found.image.id;
@@ -91,6 +94,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       const snap = store;
       cleanups.push(() => (o.rm ? snap.snapshots.remove(id) : snap.snapshots.unmount(id)));
       rootfs = snapshot.rootfs;
+      trace('engine: snapshot mounted');
     }
 
     // 2. Record and generated files.
@@ -147,6 +151,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       availableCaps: boundingCaps(),
       loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });
+    trace('engine: spec built');
     record.Path = spec.process!.args![0];
     record.Args = spec.process!.args!.slice(1);
     record.Mounts = prepared.mounts.map((m) => ({ Type: m.type, Source: m.source, Destination: m.target, RW: !m.readonly }));
@@ -160,6 +165,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     const rtRoot = runtimeRoot(req.runroot);
     fs.mkdirSync(rtRoot, { recursive: true, mode: 0o700 });
     const api = runtimeApi();
+    trace('engine: bundle written, runtime loaded');
     cleanups.push(() => api.deleteContainer(rtRoot, id, { force: true }).catch(() => undefined));
 
     record.State.Status = 'running';
