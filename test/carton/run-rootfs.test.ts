@@ -210,3 +210,15 @@ test('a carton run killed with SIGKILL: ps -a says Exited (255), rm removes the 
   assert.deepEqual(leftovers(short), []);
   assert.deepEqual(fs.readdirSync(path.join(env.runroot, 'runtime')), []);
 });
+
+test('--network host shares the host\'s interfaces and name; named volumes outlive their container', () => {
+  const host = run(['--rm', '--network', 'host'], ['sh', '-c', 'hostname; ls /sys/class/net | wc -l']);
+  assert.equal(host.status, 0, host.stderr);
+  const [name, count] = host.stdout.trim().split('\n');
+  assert.equal(name, os.hostname());
+  assert.equal(Number(count), fs.readdirSync('/sys/class/net').length);
+  assert.equal(run(['--rm', '-v', 'carton-test-vol:/data'], ['sh', '-c', 'echo kept > /data/f']).status, 0);
+  const again = run(['--rm', '-v', 'carton-test-vol:/data:ro'], ['cat', '/data/f']);
+  assert.equal(again.stdout, 'kept\n', again.stderr);
+  assert.equal(fs.readFileSync(path.join(env.root, 'volumes', 'carton-test-vol', '_data', 'f'), 'utf8'), 'kept\n');
+});
