@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "carton",
-      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c"],
+      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c", "native/addon/spawn.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"]
     },
     {

@@ -275,6 +275,8 @@ napi_value js_send_fd(napi_env env, napi_callback_info info);
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_recv_fd_message(napi_env env, napi_callback_info info);
 napi_value js_set_winsize(napi_env env, napi_callback_info info);
+napi_value js_spawn_init(napi_env env, napi_callback_info info);
+napi_value js_waitpid_nohang(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -286,6 +288,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "setChildSubreaper", js_set_child_subreaper }, { "setWinsize", js_set_winsize },
 		{ "bpfReplaceCgroupDevice", bpf_replace_cgroup_device },
 		{ "bpfQueryCgroupDevice", bpf_query_cgroup_device },
+		{ "spawnInit", js_spawn_init }, { "waitpidNoHang", js_waitpid_nohang },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;

@@ -3,14 +3,14 @@
  * place it (cgroups) before any op runs, sends the plan, answers SYNCs and turns what the
  * init reports into promises and CartonErrors. See docs/protocol.md.
  */
-import { spawn, ChildProcess, StdioOptions } from 'child_process';
-import * as net from 'net';
+import type { StdioOptions } from 'child_process';
 import * as os from 'os';
 import type { Readable, Writable } from 'stream';
 import { CartonError, errnoReason } from '../common/errors';
 import { ForkMode, Op, OpCode } from '../plan/ops';
 import { decodeInitMessage, encodeContinue, encodePlan, FrameReader, InitEvent, NO_OP_INDEX } from '../plan/wire';
 import { initPath } from './addon';
+import { InitProcess, InitProcessEvents, spawnWithChildProcess, spawnWithAddon } from './init-process';
 
 export type InitStdio = 'inherit' | 'pipe' | 'ignore' | number;
 
@@ -56,6 +56,8 @@ export interface InitHandle {
   unref(): void;
   /** Hold the event loop again, e.g. to await `done` after READY in the same process. */
   ref(): void;
+  /** How the init was started (see init-process.ts): FORK WAIT plans without stdio pipes use the addon. */
+  spawnedWith: 'addon' | 'child_process';
 }
 
 interface Deferred<T> {
@@ -126,12 +128,6 @@ export function startInit(opts: StartInitOptions): InitHandle {
   let aborted = false;
   let syncsPending = 0;
 
-  const child: ChildProcess = spawn(opts.initPath ?? initPath(), [], {
-    stdio,
-    env: { CARTON_INIT_FD: String(sockFd) },
-  });
-  const sock = child.stdio[sockFd] as net.Socket;
-
   const fail = (err: unknown): void => {
     if (failure === undefined) failure = err;
     for (const d of [containerPid, ready, exit, done] as Deferred<unknown>[]) d.reject(failure);
@@ -173,13 +169,13 @@ export function startInit(opts: StartInitOptions): InitHandle {
     answer.then(
       (payload) => {
         syncsPending--;
-        if (!sock.destroyed) sock.write(encodeContinue(0, payload || undefined));
+        child.write(encodeContinue(0, payload || undefined));
       },
       (err) => {
         syncsPending--;
         aborted = true;
         fail(err);
-        if (!sock.destroyed) sock.write(encodeContinue(1));
+        child.write(encodeContinue(1));
       },
     );
   };
@@ -202,48 +198,60 @@ export function startInit(opts: StartInitOptions): InitHandle {
     done.resolve();
   };
 
-  if (!sock) {
-    fail(new CartonError('EINTERNAL', 'cannot create the carton-init socket'));
-  } else {
-    sock.on('data', (chunk: Buffer) => {
+  const events: InitProcessEvents = {
+    data: (chunk: Buffer) => {
       try {
         for (const f of reader.push(chunk)) handle(decodeInitMessage(f.type, f.payload));
       } catch (err) {
         fail(err);
-        child.kill('SIGKILL');
+        killInit();
       }
-    });
-    sock.on('error', () => undefined); // EPIPE/ECONNRESET show up as the init's own failure
-    sock.on('close', () => {
+    },
+    close: () => {
       socketClosed = true;
       // DETACH or no FORK: the socket closes when the container process exec's (it is close-on-exec).
       if (!hasReady && !(fork && fork.mode === ForkMode.WAIT) && failure === undefined && !aborted && syncsPending === 0) {
         ready.resolve();
       }
       finish();
-    });
-  }
-  child.on('error', (err) => {
-    fail(new CartonError('EINTERNAL', `cannot start carton-init: ${err.message}`, { cause: err }));
-  });
-  child.on('exit', (code, signal) => { initExit = { code, signal }; finish(); });
-
-  const initPid = child.pid ?? -1;
-  if (!fork && initPid > 0) containerPid.resolve(initPid);
-
-  const unref = (): void => {
-    child.unref();
-    sock?.unref();
+    },
+    error: (err: Error) => {
+      fail(new CartonError('EINTERNAL', `cannot start carton-init: ${err.message}`, { cause: err }));
+    },
+    exit: (code, signal) => {
+      initExit = { code, signal };
+      finish();
+    },
+  };
+  const file = opts.initPath ?? initPath();
+  // A FORK WAIT plan (run, exec in the foreground) holds the event loop until the end anyway:
+  // started through the addon it costs neither child_process nor a fork of this process.
+  const child: InitProcess =
+    (fork?.mode === ForkMode.WAIT && process.env.CARTON_INIT_SPAWN !== 'node' && spawnWithAddon(file, stdio, sockFd, events)) ||
+    spawnWithChildProcess(file, stdio, sockFd, events);
+  const killInit = (): void => {
+    if (child.pid > 0) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
   };
 
-  if (initPid > 0 && sock) {
+  const initPid = child.pid;
+  if (!fork && initPid > 0) containerPid.resolve(initPid);
+
+  const unref = (): void => child.unref();
+
+  if (initPid > 0) {
     void (async () => {
       try {
         if (opts.beforePlan) await opts.beforePlan(initPid);
-        sock.write(encodePlan(ops));
+        child.write(encodePlan(ops));
       } catch (err) {
         fail(err);
-        child.kill('SIGKILL');
+        killInit();
       }
     })();
   }
@@ -272,7 +280,7 @@ export function startInit(opts: StartInitOptions): InitHandle {
     unref,
     ref() {
       child.ref();
-      sock?.ref();
     },
+    spawnedWith: child.via,
   };
 }
