@@ -2,6 +2,7 @@
  * The host-facing side of preparing a container: generated /etc files, volumes,
  * working directory, seccomp profile, host devices. Kept apart from the pure spec builder.
  */
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -102,11 +103,24 @@ export function prepareMounts(root: string, rootfs: string, userMounts: UserMoun
     if (!m.source) anonymousVolumes.push(path.dirname(data));
     if (fresh) {
       const inImage = safeDirInRootfs(rootfs, m.target, false);
-      if (inImage) fs.cpSync(inImage, data, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      if (inImage) copyPreserving(inImage, data, m.target);
     }
     mounts.push({ ...m, type: 'bind', source: data });
   }
   return { mounts, anonymousVolumes };
+}
+
+/**
+ * Seed a new volume with the image's files at its path, keeping owners, modes, xattrs and
+ * links (a database image's data directory belongs to its database user), and giving the
+ * volume's root the image directory's owner and mode. Node has no lchown-preserving copy,
+ * so this uses cp -a.
+ */
+function copyPreserving(from: string, to: string, target: string): void {
+  const res = spawnSync('cp', ['-a', '--', `${from}/.`, to], { encoding: 'utf8' });
+  if (res.status !== 0) {
+    throw new CartonError('EKERNEL', `volume ${target}: copying the image's content: ${(res.stderr || res.error?.message || '').trim()}`, { exitCode: 125 });
+  }
 }
 
 /** The seccomp filter for the container: Docker's default, a profile file, or none. */

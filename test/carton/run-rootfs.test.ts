@@ -14,6 +14,8 @@ let hostDir: string;
 before(() => {
   env = cartonEnv();
   rootfs = makeBusyboxRootfs(fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-rootfs-')));
+  // mkdtemp makes 0700; a root filesystem must let other users in.
+  fs.chmodSync(rootfs, 0o755);
   hostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-bind-'));
   fs.writeFileSync(path.join(hostDir, 'f'), 'from the host\n');
 });
@@ -221,4 +223,18 @@ test('--network host shares the host\'s interfaces and name; named volumes outli
   const again = run(['--rm', '-v', 'carton-test-vol:/data:ro'], ['cat', '/data/f']);
   assert.equal(again.stdout, 'kept\n', again.stderr);
   assert.equal(fs.readFileSync(path.join(env.root, 'volumes', 'carton-test-vol', '_data', 'f'), 'utf8'), 'kept\n');
+});
+
+test('an anonymous volume starts as a copy of the image\'s directory, owners and modes kept; --rm removes it', () => {
+  const home = path.join(rootfs, 'home', 'user');
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'profile'), 'seeded\n');
+  fs.chownSync(home, 1000, 1000);
+  fs.chmodSync(home, 0o700);
+  const r = run(['--rm', '-v', '/home/user', '-u', 'user'], ['sh', '-c', 'cat /home/user/profile; touch /home/user/new && stat -c "%u %a" /home/user']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'seeded\n1000 700\n');
+  assert.equal(fs.existsSync(path.join(home, 'new')), false);
+  const vols = path.join(env.root, 'volumes');
+  assert.deepEqual(fs.readdirSync(vols).filter((v) => v !== 'carton-test-vol'), []);
 });
