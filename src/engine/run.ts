@@ -70,6 +70,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
   };
   try {
     // 1. The root filesystem.
+    if (req.rootfs) signals.settingUp();
     let rootfs: string;
     let imageConfig: ImageRunConfig = {};
     let imageId: string | undefined;
@@ -86,10 +87,10 @@ export async function runForeground(req: RunRequest): Promise<number> {
       if (!req.ensureImage) throw new CartonError('EINTERNAL', 'no image source configured', { exitCode: 125 });
       const found = await req.ensureImage(req.target);
       trace('engine: image resolved');
-      signals.checkNotAborted();
       store = found.store;
       imageId = found.image.id;
       imageConfig = store.images.config(imageId).config ?? {};
+      signals.settingUp();
       snapshot = await store.snapshots.prepare(id, found.image);
       const snap = store;
       cleanups.push(() => (o.rm ? snap.snapshots.remove(id) : snap.snapshots.unmount(id)));
@@ -226,11 +227,13 @@ const GUARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
  * container's init as soon as its pid is known.
  */
 class SignalGuard {
-  private phase: 'setup' | 'starting' = 'setup';
+  /** 'pull': nothing of the container exists yet and the store is crash-safe, so a signal just ends Carton. */
+  private phase: 'pull' | 'setup' | 'starting' = 'pull';
   private abortedBy: NodeJS.Signals | undefined;
   private pending: NodeJS.Signals[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.phase === 'pull') process.exit(128 + os.constants.signals[sig]);
     if (this.phase === 'setup') {
       this.abortedBy ??= sig;
       return;
@@ -243,6 +246,11 @@ class SignalGuard {
 
   constructor(private readonly rtRoot: string, private readonly id: string) {
     for (const s of GUARDED) process.on(s, this.handler);
+  }
+
+  /** From here on the container has things to undo: signals abort in an orderly way. */
+  settingUp(): void {
+    this.phase = 'setup';
   }
 
   checkNotAborted(): void {
