@@ -19,6 +19,7 @@ import {
   InitStdio,
 } from './deps';
 import { OpCode } from '../plan/ops';
+import type { UsernsPrep } from './userns';
 import type { Op } from '../plan/ops';
 import { containerDeviceRules } from '../cgroups/devices';
 import type { PlanExtras } from '../plan/inputs';
@@ -73,6 +74,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     throw new CartonError('EINVAL_CONFIG', `--preserve-fds: must be a non-negative integer, got ${preserveFds}`);
   }
   checkConsole(spec, opts.consoleSocket);
+  // User namespaces and rootless runs are checked before anything exists (map
+  // coverage, helpers, rootfs ownership): a refusal leaves nothing behind.
+  const prep = needsUsernsPrep(spec) ? usernsModule().prepareUserns(spec, rootfs) : undefined;
+  for (const w of prep?.warnings ?? []) opts.warn?.(w);
 
   store.reserve(opts.id);
   const undo: Array<() => unknown> = [() => store.remove(opts.id)];
@@ -83,12 +88,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     const fifoPath = mode === 'create' ? store.fifoPath(opts.id) : undefined;
     if (fifoPath) makeFifo(fifoPath);
 
-    const cgroups = openCgroups({
-      id: opts.id,
-      cgroupsPath: spec.linux?.cgroupsPath,
-      systemd: false,
-      resources: withDefaultDevices(spec),
-    });
+    const cgroupOpts = { id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: false, resources: withDefaultDevices(spec) };
+    const cgroups = prep?.rootless
+      ? (require('./rootless-cgroups') as typeof import('./rootless-cgroups')).openContainerCgroups({ ...cgroupOpts, rootless: true, warn: opts.warn })
+      : openCgroups(cgroupOpts);
     cgroupsRef = cgroups;
     undo.push(() => cgroups.destroy());
     const record: ContainerRecord = {
@@ -122,6 +125,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       fifoPath,
       preserveFds,
       cgroupView: cgroupViewOf(cgroups),
+      setgroupsDenied: prep?.setgroupsDenied,
     };
     let ops = buildCreatePlan(spec, ctx, planExtras(spec));
     if (mode === 'create') {
@@ -141,7 +145,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       beforePlan: (initPid: number) => cgroups.addProcess(initPid),
       onSync: async (tag: string) => {
         try {
-          return await onSync(tag, spec, record, init);
+          return await onSync(tag, spec, record, init, prep);
         } catch (err) {
           hookError = err;
           throw err;
@@ -210,10 +214,16 @@ function checkConsole(spec: Spec, consoleSocket: string | undefined): void {
  * container's exist (createRuntime, prestart) or in the container's (createContainer,
  * startContainer for run), and the state the seccomp agent receives.
  */
-async function onSync(tag: string, spec: Spec, record: ContainerRecord, init: InitHandle | undefined): Promise<Buffer | void> {
+async function onSync(
+  tag: string,
+  spec: Spec,
+  record: ContainerRecord,
+  init: InitHandle | undefined,
+  prep: UsernsPrep | undefined,
+): Promise<Buffer | void> {
   if (tag === 'userns-maps') {
-    if (!init) throw new CartonError('EINTERNAL', 'userns-maps: init pid unknown');
-    writeIdMaps(init.initPid, spec);
+    if (!init || !prep) throw new CartonError('EINTERNAL', 'userns-maps: init pid or map writers unknown');
+    usernsModule().writeUsernsMaps(init.initPid, spec, prep);
     return;
   }
   const pid = init ? await init.containerPid : 0;
@@ -239,20 +249,13 @@ async function onSync(tag: string, spec: Spec, record: ContainerRecord, init: In
   }
 }
 
-/** uid_map / gid_map of the init's new user namespace, written from the host (the init cannot map itself). */
-function writeIdMaps(initPid: number, spec: Spec): void {
-  const fmt = (m: { containerID: number; hostID: number; size: number }[] | undefined): string =>
-    (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
-  const write = (file: string, content: string, field: string): void => {
-    if (!content) return;
-    try {
-      fs.writeFileSync(`/proc/${initPid}/${file}`, content);
-    } catch (err) {
-      throw new CartonError('EKERNEL', `${field}: write ${file}: ${(err as Error).message}`, { cause: err });
-    }
-  };
-  write('uid_map', fmt(spec.linux?.uidMappings), 'linux.uidMappings');
-  write('gid_map', fmt(spec.linux?.gidMappings), 'linux.gidMappings');
+/** userns.ts (map writers, rootless checks) is loaded only when a user namespace or a non-root runtime needs it. */
+const usernsModule = (): typeof import('./userns') => require('./userns') as typeof import('./userns');
+
+function needsUsernsPrep(spec: Spec): boolean {
+  if ((spec.linux?.namespaces ?? []).some((n) => n.type === 'user')) return true;
+  // Not root, --rootless true, or root of a nested user namespace.
+  return (require('./rootless') as typeof import('./rootless')).isRootless();
 }
 
 /** Host facts the pure planner needs. */

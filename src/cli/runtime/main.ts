@@ -91,13 +91,21 @@ export async function main(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   const g: Globals = {
-    root: String(v.root),
+    root: parsed.given.has('root') ? String(v.root) : defaultRoot(),
     log: v.log as string | undefined,
     logFormat: v['log-format'] === 'json' ? 'json' : 'text',
     debug: !!v.debug,
     systemdCgroup: !!v['systemd-cgroup'],
   };
   setupLog(g);
+  if (parsed.given.has('rootless')) {
+    try {
+      (require('../../runtime/rootless') as typeof import('../../runtime/rootless')).setRootlessSetting(v.rootless as string);
+    } catch (err) {
+      logError(g, asCartonError(err).describe());
+      return 1;
+    }
+  }
   if (v.version) {
     stdout(versionText());
     return 0;
@@ -127,6 +135,12 @@ export async function main(argv: string[]): Promise<number> {
     // before the process runs (the process's own codes are returned as they are).
     return command === 'exec' ? 255 : 1;
   }
+}
+
+/** /run/carton-runtime, or $XDG_RUNTIME_DIR/carton-runtime for a rootless user (runc's rule). */
+function defaultRoot(): string {
+  if (!process.env.XDG_RUNTIME_DIR) return '/run/carton-runtime';
+  return (require('../../runtime/rootless') as typeof import('../../runtime/rootless')).defaultStateRoot();
 }
 
 function requireSystemd(): void {
