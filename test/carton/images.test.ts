@@ -125,3 +125,18 @@ test('rmi refuses an image a container uses; tag, inspect and prune', () => {
   assert.match(prune.stdout, /Total reclaimed space: /);
   assert.equal(env.run(['images', '-q']).stdout, '');
 });
+
+test('push sends a tagged image to the registry, where skopeo finds the same config', async () => {
+  assert.equal(env.run(['pull', '-q', APP]).status, 0);
+  const dest = `${registry.host}/carton-test/pushed:v2`;
+  assert.equal(env.run(['tag', APP, dest]).status, 0);
+  const push = env.run(['push', dest]);
+  assert.equal(push.status, 0, push.stderr);
+  assert.match(push.stdout, new RegExp(`^The push refers to repository \\[${registry.host}/carton-test/pushed\\]\\n`));
+  assert.match(push.stdout, /v2: digest: sha256:[0-9a-f]{64} size: \d+\n$/);
+  const { skopeoInspect } = await import('../registry/image-builder');
+  const remote = await skopeoInspect(dest);
+  const local = JSON.parse(env.run(['image', 'inspect', dest]).stdout)[0];
+  assert.equal((remote.Layers as string[]).length, local.RootFS.Layers.length);
+  assert.equal((remote.Env as string[]).includes('APP=1'), true);
+});
