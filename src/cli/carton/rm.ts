@@ -1,6 +1,6 @@
 /** `carton rm [-f] CONTAINER...`: Docker prints each removed name as given; failures exit 1. */
 import { asCartonError } from '../../common/errors';
-import { removeContainer } from '../../engine/run';
+import { removeContainer } from '../../engine/remove';
 import { CliContext, argCountError, bool, parseCommand } from './context';
 
 const HELP = {
