@@ -32,8 +32,8 @@ test('chooseIdMapWriters: a user maps itself directly, with setgroups denied', (
 test('chooseIdMapWriters: more than its own ids goes through newuidmap/newgidmap', () => {
   const w = chooseIdMapWriters({ euid: 1001, egid: 1001 }, [m(0, 1001, 1), m(1, 200000, 65536)], [m(0, 1001, 1), m(1, 200000, 65536)]);
   assert.deepEqual(w, { uid: 'helper', gid: 'helper', denySetgroups: false });
-  const own = chooseIdMapWriters({ euid: 1001, egid: 1001 }, [m(0, 200000, 10)], [m(0, 1001, 1), m(1, 200000, 10)], true);
-  assert.deepEqual(own, { uid: 'helper', gid: 'helper', denySetgroups: true }, 'newgidmap denies when a range is the own gid only');
+  const own = chooseIdMapWriters({ euid: 1001, egid: 1001 }, [m(0, 1001, 1)], [m(0, 1001, 1), m(1, 200000, 10)]);
+  assert.deepEqual(own, { uid: 'direct', gid: 'helper', denySetgroups: false });
 });
 
 test('parseSubIds: by name or id, comments and junk skipped', () => {
@@ -44,8 +44,9 @@ test('parseSubIds: by name or id, comments and junk skipped', () => {
 
 test('checkSubIdCoverage: own id, granted ranges, adjacent ranges', () => {
   const r = [{ start: 100000, count: 10 }, { start: 100010, count: 10 }];
-  assert.deepEqual(checkSubIdCoverage('uid', [m(0, 1001, 1), m(1, 100000, 20)], r, 1001, 'alice'), { ownIdOnly: true });
-  assert.deepEqual(checkSubIdCoverage('uid', [m(0, 100000, 10)], r, 1001, 'alice'), { ownIdOnly: false });
+  checkSubIdCoverage('uid', [m(0, 1001, 1), m(1, 100000, 20)], r, 1001, 'alice');
+  checkSubIdCoverage('uid', [m(0, 100000, 10)], r, 1001, 'alice');
+  checkSubIdCoverage('uid', [m(0, 100005, 6), m(6, 1001, 1)], r, 1001, 'alice');
 });
 
 test('checkSubIdCoverage: a range outside /etc/subuid names the field and the grant', () => {

@@ -48,15 +48,14 @@ export function isSelfMap(mappings: readonly LinuxIDMapping[] | undefined, id: n
 /**
  * How each map gets written. Root writes directly and leaves setgroups alone
  * (as runc does); a user writes its self-map directly (gid: with setgroups denied,
- * which the kernel requires) and hands the rest to newuidmap/newgidmap.
- * newgidmap itself writes "deny" when a range is allowed only as the user's own
- * gid and not by /etc/subgid; `gidSelfOnly` says whether that happens.
+ * which the kernel requires) and hands the rest to newuidmap/newgidmap, which
+ * leave setgroups allowed when /etc/subgid grants the user ranges (checked after
+ * the write: see writeUsernsMaps).
  */
 export function chooseIdMapWriters(
   w: Writer,
   uidMappings: readonly LinuxIDMapping[] | undefined,
   gidMappings: readonly LinuxIDMapping[] | undefined,
-  gidRangesOutsideSubgid = false,
 ): IdMapWriters {
   if (w.euid === 0) return { uid: 'direct', gid: 'direct', denySetgroups: false };
   const uid: WriteMethod = isSelfMap(uidMappings, w.euid) ? 'direct' : 'helper';
@@ -64,7 +63,7 @@ export function chooseIdMapWriters(
   return {
     uid,
     gid: gidDirect ? 'direct' : 'helper',
-    denySetgroups: gidDirect || gidRangesOutsideSubgid,
+    denySetgroups: gidDirect,
   };
 }
 
@@ -116,8 +115,6 @@ function covered(m: LinuxIDMapping, ranges: readonly SubIdRange[], ownId: number
 /**
  * For an unprivileged user, every mapping must be the user's own id or inside
  * /etc/subuid (/etc/subgid): say which one is not, before anything is created.
- * Returns whether some range relies on the own-id rule only (newgidmap then
- * denies setgroups).
  */
 export function checkSubIdCoverage(
   kind: MapKind,
@@ -125,10 +122,9 @@ export function checkSubIdCoverage(
   ranges: readonly SubIdRange[],
   ownId: number,
   userName: string,
-): { ownIdOnly: boolean } {
+): void {
   const field = kind === 'uid' ? 'linux.uidMappings' : 'linux.gidMappings';
   const file = kind === 'uid' ? '/etc/subuid' : '/etc/subgid';
-  let ownIdOnly = false;
   mappings.forEach((m, i) => {
     if (!covered(m, ranges, ownId)) {
       const granted = ranges.length ? ranges.map((r) => `${r.start}-${r.start + r.count - 1}`).join(', ') : 'none';
@@ -138,10 +134,7 @@ export function checkSubIdCoverage(
         { hint: `add a line "${userName}:START:COUNT" to ${file} (as root), or map only ${ownId}` },
       );
     }
-    const inRanges = ranges.some((r) => m.hostID >= r.start && m.hostID + m.size <= r.start + r.count);
-    if (!inRanges) ownIdOnly = true;
   });
-  return { ownIdOnly };
 }
 
 /** Runs a helper; injectable for tests. */

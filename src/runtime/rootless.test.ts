@@ -97,12 +97,13 @@ test('decideRootlessCgroups: none delegated → warning, or an error naming the 
 
 test('prepareUserns: a user mapping only itself gets setgroups denied; subuid ranges need coverage', () => {
   const facts = { euid: 1001, egid: 1001, userName: 'alice', subuid: 'alice:200000:65536\n', subgid: 'alice:200000:65536\n', groups: [], rootless: true };
-  const self = prepareUserns(userSpec({ gidMappings: [m(0, 1001, 1), m(5, 200005, 1)] }), '/nonexistent-carton-test', {
-    ...facts, subgid: 'alice:200000:65536\n',
-  });
-  assert.equal(self.writers?.uid, 'direct');
-  assert.equal(self.writers?.gid, 'helper');
-  assert.equal(self.setgroupsDenied, true, 'range 0 relies on the own-gid rule: newgidmap denies setgroups');
+  const self = prepareUserns(userSpec({ gidMappings: [m(0, 1001, 1), m(5, 200005, 1)] }), '/nonexistent-carton-test', facts);
+  assert.deepEqual(self.writers, { uid: 'direct', gid: 'helper', denySetgroups: false });
+  const own = userSpec();
+  own.mounts = [];
+  const ownPrep = prepareUserns(own, '/nonexistent-carton-test', facts);
+  assert.deepEqual(ownPrep.writers, { uid: 'direct', gid: 'direct', denySetgroups: true });
+  assert.equal(ownPrep.setgroupsDenied, true);
   const wide = userSpec({ uidMappings: [m(0, 1001, 1), m(1, 200000, 65536)], gidMappings: [m(0, 200000, 65536)] });
   wide.mounts = [];
   const p = prepareUserns(wide, '/nonexistent-carton-test', facts);

@@ -104,7 +104,7 @@ export function checkRootlessSpec(spec: Spec, opts: { euid: number; setgroupsDen
   if (opts.setgroupsDenied && gids.length > 0) {
     throw new CartonError(
       'EINVAL_CONFIG',
-      'process.user.additionalGids: cannot be set in this rootless container: setgroups is denied in its user namespace (the gid map is your own gid only)',
+      'process.user.additionalGids: cannot be set in this rootless container: setgroups is denied in its user namespace (linux.gidMappings maps only your own gid, written without newgidmap)',
       { hint: 'map gids from /etc/subgid in linux.gidMappings (newgidmap then allows setgroups), or drop additionalGids' },
     );
   }

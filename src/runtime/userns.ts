@@ -75,13 +75,12 @@ export function prepareUserns(spec: Spec, rootfs: string, facts: HostFacts = hos
   }
   const uidMappings = linux.uidMappings ?? [];
   const gidMappings = linux.gidMappings ?? [];
-  let gidOwnOnly = false;
   if (facts.euid !== 0) {
     const name = facts.userName ?? String(facts.euid);
     checkSubIdCoverage('uid', uidMappings, parseSubIds(facts.subuid ?? '', facts.userName, facts.euid), facts.euid, name);
-    gidOwnOnly = checkSubIdCoverage('gid', gidMappings, parseSubIds(facts.subgid ?? '', facts.userName, facts.egid), facts.egid, name).ownIdOnly;
+    checkSubIdCoverage('gid', gidMappings, parseSubIds(facts.subgid ?? '', facts.userName, facts.egid), facts.egid, name);
   }
-  const writers = chooseIdMapWriters({ euid: facts.euid, egid: facts.egid }, uidMappings, gidMappings, gidOwnOnly);
+  const writers = chooseIdMapWriters({ euid: facts.euid, egid: facts.egid }, uidMappings, gidMappings);
   // A missing helper is a config-time error, not a half-made container.
   if (writers.uid === 'helper') requireHelper('uid');
   if (writers.gid === 'helper') requireHelper('gid');
