@@ -22,9 +22,19 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-/** Write hostname, hosts and resolv.conf into the container's directory; returns their paths. */
-export function writeEtcFiles(dir: string, hostname: string, network: NetworkMode): { resolvConf: string; hostname: string; hosts: string } {
-  const files = { resolvConf: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts') };
+export interface EtcFiles {
+  resolvConf: string;
+  hostname: string;
+  hosts: string;
+}
+
+/** Where a container's generated /etc files live (its record directory). */
+export function etcFilePaths(dir: string): EtcFiles {
+  return { resolvConf: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts') };
+}
+
+/** Write hostname, hosts and resolv.conf to their paths. */
+export function writeEtcFiles(files: EtcFiles, hostname: string, network: NetworkMode): EtcFiles {
   fs.writeFileSync(files.hostname, hostnameFile(hostname));
   fs.writeFileSync(files.hosts, hostsFile(network, readOr('/etc/hosts', '127.0.0.1\tlocalhost\n')));
   fs.writeFileSync(files.resolvConf, resolvConfFile(network, readOr('/etc/resolv.conf', '')));

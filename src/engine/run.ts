@@ -12,7 +12,7 @@ import type { ImageRunConfig } from '../storage/image-types';
 import type { Snapshot, Store } from '../storage/store';
 import type { ImageRecord } from '../storage/store';
 import { ContainerRecord, ContainerStore } from './containers';
-import { boundingCaps, hostDevices, loadSeccomp, prepareMounts, safeDirInRootfs, writeEtcFiles } from './host';
+import { boundingCaps, etcFilePaths, hostDevices, loadSeccomp, prepareMounts, safeDirInRootfs, writeEtcFiles } from './host';
 import { checkName, generateName, newContainerId } from './names';
 import type { RunOptions } from './run-options';
 import { buildSpec, checkWorkdir } from './spec-builder';
@@ -94,46 +94,24 @@ export async function runForeground(req: RunRequest): Promise<number> {
       signals.settingUp();
       snapshot = await store.snapshots.prepare(id, found.image);
       const snap = store;
-      cleanups.push(() => (o.rm ? snap.snapshots.remove(id) : snap.snapshots.unmount(id)));
+      // Kept (unmounted) only for a record `carton ps -a`/`rm` can find; otherwise deleted.
+      cleanups.push(() => (o.rm || !record ? snap.snapshots.remove(id) : snap.snapshots.unmount(id)));
       rootfs = snapshot.rootfs;
       trace('engine: snapshot mounted');
     }
 
-    // 2. Record and generated files.
+    // 2. The spec, before any record exists: bad input must leave no container behind.
     const hostname = o.hostname ?? (o.network === 'host' ? os.hostname() : id.slice(0, 12));
     const user = resolveUserInRootfs(o.user ?? imageConfig.User ?? '', rootfs);
     const cwd = o.workdir || imageConfig.WorkingDir || '/';
     checkWorkdir(cwd);
-    record = {
-      Id: id,
-      Name: name,
-      Image: req.target,
-      ImageID: imageId,
-      Rootfs: req.rootfs ? rootfs : undefined,
-      Created: new Date().toISOString(),
-      Path: '',
-      Args: [],
-      State: { Status: 'created', Pid: 0, MonitorPid: process.pid, ExitCode: 0, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, Error: '' },
-      AutoRemove: o.rm,
-      AnonymousVolumes: [],
-      Mounts: [],
-      Hostname: hostname,
-      NetworkMode: o.network === 'default' ? 'none' : o.network,
-    };
-    containers.create(record);
-    cleanups.push(() => {
-      if (o.rm) containers.remove(id);
-    });
     const dir = containers.containerDir(id);
-    const etcFiles = writeEtcFiles(dir, hostname, o.network);
+    const etcFiles = etcFilePaths(dir);
+    const seccomp = loadSeccomp(o.seccomp, o.privileged);
     const prepared = prepareMounts(req.root, rootfs, o.mounts, Object.keys(imageConfig.Volumes ?? {}));
-    record.AnonymousVolumes = prepared.anonymousVolumes;
     cleanups.push(() => {
-      if (o.rm) for (const v of prepared.anonymousVolumes) fs.rmSync(v, { recursive: true, force: true });
+      if (o.rm || !record) for (const v of prepared.anonymousVolumes) fs.rmSync(v, { recursive: true, force: true });
     });
-    // Docker creates a missing working directory in the container's filesystem.
-    if (!o.readOnly) safeDirInRootfs(rootfs, cwd, true);
-
     const cols = process.stdout.columns;
     const rows = process.stdout.rows;
     const spec = buildSpec({
@@ -146,7 +124,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       hostname,
       etcFiles,
       mounts: prepared.mounts,
-      seccomp: loadSeccomp(o.seccomp, o.privileged),
+      seccomp,
       seccompIsDefault: o.seccomp.kind === 'default',
       hostDevices: o.privileged ? hostDevices() : undefined,
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
@@ -154,12 +132,34 @@ export async function runForeground(req: RunRequest): Promise<number> {
       loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });
     trace('engine: spec built');
-    record.Path = spec.process!.args![0];
-    record.Args = spec.process!.args!.slice(1);
-    record.Mounts = prepared.mounts.map((m) => ({ Type: m.type, Source: m.source, Destination: m.target, RW: !m.readonly }));
+    // Docker creates a missing working directory in the container's filesystem.
+    if (!o.readOnly) safeDirInRootfs(rootfs, cwd, true);
+
+    // 3. The record and its generated files.
+    record = {
+      Id: id,
+      Name: name,
+      Image: req.target,
+      ImageID: imageId,
+      Rootfs: req.rootfs ? rootfs : undefined,
+      Created: new Date().toISOString(),
+      Path: spec.process!.args![0],
+      Args: spec.process!.args!.slice(1),
+      State: { Status: 'created', Pid: 0, MonitorPid: process.pid, ExitCode: 0, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, Error: '' },
+      AutoRemove: o.rm,
+      AnonymousVolumes: prepared.anonymousVolumes,
+      Mounts: prepared.mounts.map((m) => ({ Type: m.type, Source: m.source, Destination: m.target, RW: !m.readonly })),
+      Hostname: hostname,
+      NetworkMode: o.network === 'default' ? 'none' : o.network,
+    };
+    containers.create(record);
+    cleanups.push(() => {
+      if (o.rm) containers.remove(id);
+    });
+    writeEtcFiles(etcFiles, hostname, o.network);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
 
-    // 3. The bundle, then the runtime.
+    // 4. The bundle, then the runtime.
     const bundle = bundleDir(req.runroot, id);
     fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
     cleanups.push(() => fs.rmSync(bundle, { recursive: true, force: true }));

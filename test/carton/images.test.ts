@@ -140,3 +140,15 @@ test('push sends a tagged image to the registry, where skopeo finds the same con
   assert.equal((remote.Layers as string[]).length, local.RootFS.Layers.length);
   assert.equal((remote.Env as string[]).includes('APP=1'), true);
 });
+
+test('a run refused for bad input leaves no snapshot, record or mount behind', () => {
+  assert.equal(env.run(['pull', '-q', APP]).status, 0);
+  for (const flags of [['-u', 'nosuchuser'], ['-w', 'relative'], ['--mount', 'type=bind,src=/nonexistent-carton-test,dst=/x']]) {
+    const r = env.run(['run', ...flags, APP]);
+    assert.equal(r.status, 125, `${flags.join(' ')}: ${r.stderr}`);
+  }
+  const snapshots = path.join(env.root, 'snapshots');
+  assert.deepEqual(fs.existsSync(snapshots) ? fs.readdirSync(snapshots) : [], []);
+  assert.equal(env.run(['ps', '-aq']).stdout, '');
+  assert.deepEqual(leftovers(env.root), []);
+});
