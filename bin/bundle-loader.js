@@ -44,7 +44,7 @@ function loadBundle(name, binDir, subcommands = []) {
   }
   // CARTON_CODE_CACHE=0: compile from source, write nothing (to measure what the cache saves).
   const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
-  const key = process.argv.slice(2).find((a) => subcommands.includes(a)) || 'main';
+  const key = subcommandOf(process.argv.slice(2), subcommands) || 'main';
   const cacheFile = cacheFileFor(file, key);
   let data = crc32 ? readCache(cacheFile, identity, crc32) : undefined;
   const own = !!data;
@@ -61,6 +61,11 @@ function loadBundle(name, binDir, subcommands = []) {
   const req = require('module').createRequire(file);
   script.runInThisContext()(mod.exports, req, mod, file, path.dirname(file));
   return true;
+}
+
+/** The first argument that is one of `subcommands` (global flags and their values come before it). */
+function subcommandOf(args, subcommands) {
+  return args.find((a) => subcommands.includes(a));
 }
 
 function cacheFileFor(bundleFile, key) {
@@ -145,4 +150,4 @@ function writeFirstCache(bundleFile) {
   writeCache(cacheFileFor(bundleFile, 'main'), identityOf(fs.statSync(bundleFile)), script);
 }
 
-module.exports = { loadBundle, writeFirstCache };
+module.exports = { loadBundle, writeFirstCache, subcommandOf };
