@@ -21,7 +21,7 @@ export interface ConsoleReceiver {
 export function listenForConsole(): Promise<ConsoleReceiver> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-console-'));
   const socketPath = path.join(dir, 'console.sock');
-  const server = net.createServer();
+  const server = net.createServer({ pauseOnConnect: true });
   let resolveMaster!: (fd: number) => void;
   let rejectMaster!: (err: Error) => void;
   const master = new Promise<number>((res, rej) => {
@@ -29,17 +29,22 @@ export function listenForConsole(): Promise<ConsoleReceiver> {
     rejectMaster = rej;
   });
   master.catch(() => {});
+  // pauseOnConnect: libuv must not read the socket, or it would swallow (and drop) the
+  // SCM_RIGHTS message. The fd is received without blocking the event loop: carton-init
+  // connects early and sends the pty only after SYNCs (id maps, hooks) that this same
+  // process answers, so a blocking receive here would deadlock both.
   server.on('connection', (sock) => {
     const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
-    try {
-      sock.pause();
-      const got = recvFdBlocking(fd);
-      resolveMaster(got);
-    } catch (err) {
-      rejectMaster(err as Error);
-    } finally {
-      sock.destroy();
-    }
+    receiveMaster(fd).then(
+      (got) => {
+        sock.destroy();
+        resolveMaster(got);
+      },
+      (err: Error) => {
+        sock.destroy();
+        rejectMaster(err);
+      },
+    );
   });
   const close = (): void => {
     server.close();
@@ -51,12 +56,19 @@ export function listenForConsole(): Promise<ConsoleReceiver> {
   });
 }
 
-function recvFdBlocking(fd: number): number {
-  const a = addon();
-  const recv = a.recvFd as ((fd: number) => unknown) | undefined;
-  if (typeof recv !== 'function') throw new CartonError('EUNSUPPORTED', 'console: the native addon has no recvFd');
-  const r = recv(fd) as number | { fd: number };
-  return typeof r === 'number' ? r : r.fd;
+/** Long enough for any create (image-sized rootfs setup, slow hooks), yet never a hang. */
+export const CONSOLE_RECEIVE_TIMEOUT_MS = 5 * 60 * 1000;
+
+async function receiveMaster(fd: number): Promise<number> {
+  const native = require('../native/addon') as typeof import('../native/addon');
+  if (typeof native.recvFdAsync !== 'function') {
+    throw new CartonError('EUNSUPPORTED', 'console: the native addon has no recvFdAsync');
+  }
+  try {
+    return (await native.recvFdAsync(fd, CONSOLE_RECEIVE_TIMEOUT_MS)).fd;
+  } catch (err) {
+    throw new CartonError('EINTERNAL', `console socket: receive the pty master: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**
@@ -102,12 +114,14 @@ export function proxyTerminal(masterFd: number): () => Promise<void> {
   };
 }
 
-/** TIOCSWINSZ on the master, through stty (Node has no ioctl): the container sees our size. */
+/** TIOCSWINSZ on the master: the container sees our size (and a SIGWINCH on change). */
 function setWindowSize(masterFd: number): void {
   const rows = process.stdout.rows;
   const cols = process.stdout.columns;
   if (!rows || !cols) return;
-  (require('child_process') as typeof import('child_process')).spawnSync('stty', ['rows', String(rows), 'cols', String(cols)], {
-    stdio: [masterFd, 'ignore', 'ignore'],
-  });
+  try {
+    (addon() as { setWinsize: (fd: number, r: number, c: number) => void }).setWinsize(masterFd, rows, cols);
+  } catch {
+    /* the pty is gone: the session is ending */
+  }
 }
