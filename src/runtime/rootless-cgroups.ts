@@ -167,8 +167,12 @@ export const hostCgroupAccess: CgroupAccess = {
   },
 };
 
-/** A manager for no cgroups at all: the container runs in the user's own. */
+/**
+ * A manager for no cgroups at all: the container runs in the user's own. Without a
+ * cgroup to list, the container's processes are those in its init's pid namespace.
+ */
 class NoCgroups implements CgroupManager {
+  constructor(private readonly initPid = 0) {}
   readonly paths: Record<string, string> = {};
   readonly created: string[] = [];
   readonly notes: CgroupManager['notes'] = [];
@@ -187,7 +191,7 @@ class NoCgroups implements CgroupManager {
     return 'THAWED';
   }
   pids(): number[] {
-    return [];
+    return this.initPid > 0 ? pidsInNamespaceOf(this.initPid) : [];
   }
   stats(): ReturnType<CgroupManager['stats']> {
     throw new CartonError('EUNSUPPORTED', 'stats: this rootless container has no cgroup (none was delegated to the user)');
@@ -200,6 +204,36 @@ class NoCgroups implements CgroupManager {
     const cg = require('../cgroups/index') as typeof import('../cgroups/index');
     return cg.cgroupView(cg.hostLayout(), {});
   }
+}
+
+/** Every process in the pid namespace of `pid` (just `pid` when it shares ours). */
+export function pidsInNamespaceOf(pid: number): number[] {
+  let ns: string;
+  try {
+    ns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  if (ns === fs.readlinkSync('/proc/self/ns/pid')) return [pid];
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${name}/ns/pid`) === ns) out.push(Number(name));
+    } catch {
+      /* gone, or not ours to look at */
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The manager of an existing container from its state: a container created without
+ * cgroups (rootless, none delegated) gets one that says so instead of "no freezer".
+ */
+export function cgroupsForRecord(record: { cgroupPaths: Record<string, string>; cgroupCreated?: string[]; pid: number }): CgroupManager {
+  if (Object.keys(record.cgroupPaths ?? {}).length === 0) return new NoCgroups(record.pid);
+  return cgroupsFromState(record.cgroupPaths, record.cgroupCreated ?? []);
 }
 
 export interface ContainerCgroupsOptions {
