@@ -180,12 +180,7 @@ export function buildSpec(input: SpecInputs): Spec {
   if (o.network === 'host') {
     linux.namespaces = linux.namespaces!.filter((n) => n.type !== 'network');
   } else {
-    if (input.loopbackUp) {
-      const hook = { ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] };
-      // With a terminal the runtime's createRuntime moment waits on the console hand-over
-      // (it deadlocks today), so an interactive container gets lo up right after start.
-      spec.hooks = o.tty ? { poststart: [hook] } : { createRuntime: [hook] };
-    }
+    if (input.loopbackUp) spec.hooks = { createRuntime: [{ ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] }] };
     // Per-network-namespace sysctls Docker sets so unprivileged ports and ping work.
     linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   }
