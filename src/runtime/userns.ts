@@ -14,12 +14,18 @@ import * as os from 'os';
 import { CartonError } from '../common/errors';
 import type { Spec } from '../oci/spec';
 import { checkSubIdCoverage, chooseIdMapWriters, IdMapWriters, parseSubIds, readSetgroups, requireHelper, writeIdMaps, HelperRunner } from './idmap';
-import { checkMountOptionIds, checkRootlessSpec, isRootless } from './rootless';
+import { checkMountOptionIds, checkRootlessSpec, isRootless, runningInUserNs } from './rootless';
 import { checkRootfsAccess } from './rootfs-access';
 
 export interface UsernsPrep {
   /** The runtime runs rootless (see rootless.ts). */
   rootless: boolean;
+  /**
+   * The runtime itself runs in a user namespace (root of a nested one): mknod is
+   * refused even without a user namespace in the config, so devices are bound from
+   * the host (PlanContext.hostDevicesForFallback).
+   */
+  runtimeInUserNs: boolean;
   /** Set when the container creates a user namespace: how its maps get written. */
   writers?: IdMapWriters;
   /** setgroups(2) is denied in the new namespace: the plan must not call it. */
@@ -36,6 +42,7 @@ export interface HostFacts {
   subgid?: string;
   groups?: number[];
   rootless?: boolean;
+  inUserNs?: boolean;
 }
 
 function readOr(file: string): string {
@@ -66,12 +73,13 @@ function hostFacts(): HostFacts {
 
 export function prepareUserns(spec: Spec, rootfs: string, facts: HostFacts = hostFacts()): UsernsPrep {
   const rootless = facts.rootless ?? isRootless(facts.euid);
+  const runtimeInUserNs = facts.inUserNs ?? runningInUserNs();
   const linux = spec.linux ?? {};
   const userns = (linux.namespaces ?? []).find((n) => n.type === 'user');
   const creates = !!userns && !userns.path;
   if (!creates) {
     checkRootlessSpec(spec, { euid: facts.euid, setgroupsDenied: false });
-    return { rootless, setgroupsDenied: false, warnings: [] };
+    return { rootless, runtimeInUserNs, setgroupsDenied: false, warnings: [] };
   }
   const uidMappings = linux.uidMappings ?? [];
   const gidMappings = linux.gidMappings ?? [];
@@ -87,7 +95,7 @@ export function prepareUserns(spec: Spec, rootfs: string, facts: HostFacts = hos
   checkRootlessSpec(spec, { euid: facts.euid, setgroupsDenied: writers.denySetgroups });
   checkMountOptionIds(spec);
   const warnings = checkRootfsAccess(spec, rootfs, facts.groups);
-  return { rootless, writers, setgroupsDenied: writers.denySetgroups, warnings };
+  return { rootless, runtimeInUserNs, writers, setgroupsDenied: writers.denySetgroups, warnings };
 }
 
 /**
