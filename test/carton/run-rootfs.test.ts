@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
+import { runInPty } from '../helpers/pty';
 import { CartonEnv, CARTON_MAIN, cartonEnv, leftovers } from './helpers';
 
 let env: CartonEnv;
@@ -125,12 +125,12 @@ test('SIGINT to carton reaches the container', async () => {
   assert.match(out, /got-int/);
 });
 
-test('-it gives the container a terminal (through script)', () => {
+test('-it gives the container a terminal (through a real pty)', async () => {
   const cmd = `${process.execPath} ${CARTON_MAIN} --root ${env.root} --runroot ${env.runroot} run --rm -it --rootfs ${rootfs} sh -c 'tty; echo $TERM'`;
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\/dev\/pts\/0\r*\n/);
-  assert.match(r.stdout, /xterm/);
+  const r = await runInPty(cmd, { timeoutMs: 30_000 });
+  assert.equal(r.status, 0, r.output);
+  assert.match(r.output, /\/dev\/pts\/0\r*\n/);
+  assert.match(r.output, /xterm/);
 });
 
 test('-i pipes stdin; without -i the container reads an empty stdin', () => {
