@@ -138,6 +138,13 @@ test('user namespace: maps SYNC, root in the namespace, device bind fallbacks', 
   assert.ok(noUserns.every((n) => n.bindFallback === ''));
 });
 
+test('setgroups denied where the runtime runs (no new user namespace): no setgroups call', () => {
+  const denied = all(buildCreatePlan(validateSpec(base()), ctx({ setgroupsDenied: true, hostDevicesForFallback: true }), extras()), OpCode.SET_USER).pop()!;
+  assert.equal(denied.setGroups, false);
+  const allowed = all(buildCreatePlan(validateSpec(base()), ctx(), extras()), OpCode.SET_USER).pop()!;
+  assert.equal(allowed.setGroups, true);
+});
+
 test('process set-up ops and their sources', () => {
   const spec = base();
   spec.process!.terminal = true;

@@ -122,7 +122,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   ops.push(...finalOps(process, {
     capLastCap: extras.capLastCap,
     seccomp: extras.seccomp,
-    setgroupsDenied: ns.creates('user') && ctx.setgroupsDenied === true,
+    setgroupsDenied: ctx.setgroupsDenied === true,
     preserveFds: ctx.preserveFds,
     home: ctx.home,
   }));
@@ -158,7 +158,7 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerS
   ops.push(...finalOps(process, {
     capLastCap: extras.capLastCap,
     seccomp: extras.seccomp,
-    setgroupsDenied: types.includes('user') && ctx.setgroupsDenied === true,
+    setgroupsDenied: ctx.setgroupsDenied === true,
     preserveFds: ctx.preserveFds,
     home: ctx.home,
   }));

@@ -45,7 +45,11 @@ export interface PlanContext {
    * config (set it when the runtime itself runs in a user namespace: mknod is refused).
    */
   hostDevicesForFallback?: boolean;
-  /** The runtime writes "deny" to /proc/<pid>/setgroups at the userns-maps SYNC (rootless): never call setgroups. */
+  /**
+   * setgroups(2) is denied where the process will run: the runtime writes "deny" at
+   * the userns-maps SYNC (rootless self-map), or, with no new user namespace, the
+   * runtime's own namespace denies it (nested in `unshare -r`). Never call setgroups then.
+   */
   setgroupsDenied?: boolean;
   /** AppArmor is enabled on the host: apply process.apparmorProfile (ignored otherwise, as crun does). */
   apparmorEnabled?: boolean;
@@ -91,7 +95,7 @@ export interface ExecPlanContext {
   detach: boolean;
   consoleSocket?: string;
   preserveFds: number;
-  /** See PlanContext.setgroupsDenied (the container's user namespace denies setgroups). */
+  /** See PlanContext.setgroupsDenied (/proc/<container pid>/setgroups says "deny"). */
   setgroupsDenied?: boolean;
   apparmorEnabled?: boolean;
   /** See PlanContext.home. */

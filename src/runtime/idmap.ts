@@ -219,7 +219,7 @@ function writeProc(pid: number, file: string, content: string, field: string): v
 }
 
 /** "allow" or "deny" for the user namespace of `pid`; undefined when unreadable. */
-export function readSetgroups(pid: number): 'allow' | 'deny' | undefined {
+export function readSetgroups(pid: number | 'self'): 'allow' | 'deny' | undefined {
   try {
     const v = fs.readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim();
     return v === 'deny' ? 'deny' : v === 'allow' ? 'allow' : undefined;

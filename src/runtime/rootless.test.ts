@@ -113,3 +113,13 @@ test('prepareUserns: a user mapping only itself gets setgroups denied; subuid ra
     /^CartonError: linux\.uidMappings\[1\]: host uids 300000-300009 are not yours to map/,
   );
 });
+
+test('prepareUserns: no new user namespace inside a runtime whose namespace denies setgroups', () => {
+  const spec = userSpec({ namespaces: [{ type: 'mount' }] });
+  delete spec.linux!.uidMappings;
+  delete spec.linux!.gidMappings;
+  const nested = prepareUserns(spec, '/x', { euid: 0, egid: 0, rootless: true, inUserNs: true, setgroups: 'deny' });
+  assert.deepEqual(nested, { rootless: true, runtimeInUserNs: true, setgroupsDenied: true, warnings: [] });
+  const host = prepareUserns(spec, '/x', { euid: 0, egid: 0, rootless: false, inUserNs: false, setgroups: 'allow' });
+  assert.equal(host.setgroupsDenied, false);
+});

@@ -43,6 +43,8 @@ export interface HostFacts {
   groups?: number[];
   rootless?: boolean;
   inUserNs?: boolean;
+  /** /proc/self/setgroups of the runtime. */
+  setgroups?: 'allow' | 'deny';
 }
 
 function readOr(file: string): string {
@@ -78,8 +80,10 @@ export function prepareUserns(spec: Spec, rootfs: string, facts: HostFacts = hos
   const userns = (linux.namespaces ?? []).find((n) => n.type === 'user');
   const creates = !!userns && !userns.path;
   if (!creates) {
-    checkRootlessSpec(spec, { euid: facts.euid, setgroupsDenied: false });
-    return { rootless, runtimeInUserNs, setgroupsDenied: false, warnings: [] };
+    // The container stays in the runtime's user namespace (or joins one): whatever that denies applies.
+    const denied = (facts.setgroups ?? readSetgroups('self')) === 'deny';
+    checkRootlessSpec(spec, { euid: facts.euid, setgroupsDenied: denied && !userns });
+    return { rootless, runtimeInUserNs, setgroupsDenied: denied && !userns, warnings: [] };
   }
   const uidMappings = linux.uidMappings ?? [];
   const gidMappings = linux.gidMappings ?? [];
