@@ -34,6 +34,8 @@ export interface RunOptions {
   memory?: number;
   nanoCpus?: number;
   pidsLimit?: number;
+  /** --cgroup-parent: the container's cgroup is `<parent>/<id>` (default /carton). */
+  cgroupParent?: string;
   mounts: UserMount[];
   readOnly: boolean;
   capAdd: string[];

@@ -128,6 +128,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       seccompIsDefault: o.seccomp.kind === 'default',
       hostDevices: o.privileged ? hostDevices() : undefined,
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
+      cgroupParent: o.cgroupParent,
       availableCaps: boundingCaps(),
       loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });

@@ -12,6 +12,8 @@ export const CARTON_MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'carto
 export interface CartonEnv {
   root: string;
   runroot: string;
+  /** The cgroup parent every `run` of this env uses (removed by cleanup). */
+  cgroupParent: string;
   /** Run carton synchronously; `input` is written to its stdin. */
   run(args: string[], input?: string, timeoutMs?: number): SpawnSyncReturns<string>;
   /** Start carton in the background (for signal tests). */
@@ -25,12 +27,18 @@ export function cartonEnv(): CartonEnv {
   const root = path.join(base, 'root');
   const runroot = path.join(base, 'run');
   const globals = ['--root', root, '--runroot', runroot];
+  // Each env's containers live under a cgroup parent of its own, so that the parent
+  // (which Docker and Carton leave in place, like /docker) can be removed afterwards.
+  const cgroupParent = `/${path.basename(base)}`;
+  const withParent = (args: string[]): string[] =>
+    args[0] === 'run' ? ['run', '--cgroup-parent', cgroupParent, ...args.slice(1)] : args;
   return {
     root,
     runroot,
+    cgroupParent,
     run: (args, input, timeoutMs = 30_000) =>
-      spawnSync(process.execPath, [CARTON_MAIN, ...globals, ...args], { encoding: 'utf8', input: input ?? '', timeout: timeoutMs }),
-    start: (args) => spawn(process.execPath, [CARTON_MAIN, ...globals, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawnSync(process.execPath, [CARTON_MAIN, ...globals, ...withParent(args)], { encoding: 'utf8', input: input ?? '', timeout: timeoutMs }),
+    start: (args) => spawn(process.execPath, [CARTON_MAIN, ...globals, ...withParent(args)], { stdio: ['ignore', 'pipe', 'pipe'] }),
     cleanup: async () => {
       // A hung carton (a failed test) is still running: stop it, then let the runtime
       // remove its containers (processes, cgroups, state) as `delete --force` does.
@@ -50,6 +58,13 @@ export function cartonEnv(): CartonEnv {
       const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(base));
       for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
       fs.rmSync(base, { recursive: true, force: true });
+      for (const ctrl of fs.readdirSync('/sys/fs/cgroup')) {
+        try {
+          fs.rmdirSync(path.join('/sys/fs/cgroup', ctrl, cgroupParent));
+        } catch {
+          /* absent, or not empty: leftovers() reports it */
+        }
+      }
     },
   };
 }
@@ -58,13 +73,20 @@ export function cartonEnv(): CartonEnv {
 export function leftovers(idPrefix: string): string[] {
   const found: string[] = [];
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (line.includes(idPrefix)) found.push(line);
+  // Container cgroups sit one level down, under /carton or a test env's own parent.
   for (const ctrl of fs.readdirSync('/sys/fs/cgroup')) {
-    const dir = path.join('/sys/fs/cgroup', ctrl, 'carton');
-    try {
-      for (const d of fs.readdirSync(dir)) if (d.startsWith(idPrefix)) found.push(path.join(dir, d));
-    } catch {
-      /* no carton cgroups in this hierarchy */
+    const top = path.join('/sys/fs/cgroup', ctrl);
+    for (const parent of safeReaddir(top).filter((d) => d.startsWith('carton'))) {
+      for (const d of safeReaddir(path.join(top, parent))) if (d.startsWith(idPrefix)) found.push(path.join(top, parent, d));
     }
   }
   return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -29,6 +29,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'memory', short: 'm', type: 'string', value: 'bytes', help: 'Memory limit' },
   { name: 'cpus', type: 'string', value: 'decimal', help: 'Number of CPUs' },
   { name: 'pids-limit', type: 'number', value: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'cgroup-parent', type: 'string', value: 'string', help: 'Optional parent cgroup for the container' },
   { name: 'shm-size', type: 'string', value: 'bytes', help: 'Size of /dev/shm' },
   { name: 'volume', short: 'v', type: 'strings', value: 'list', help: 'Bind mount a volume' },
   { name: 'mount', type: 'strings', value: 'mount', help: 'Attach a filesystem mount to the container' },
@@ -79,6 +80,7 @@ export function runOptionsFrom(p: Parsed, hostEnv: NodeJS.ProcessEnv = process.e
     memory: mem !== undefined ? parseBytes(mem, '-m, --memory') : undefined,
     nanoCpus: cpus !== undefined ? parseCpus(cpus, hostCpuCount()) : undefined,
     pidsLimit: p.values['pids-limit'] as number | undefined,
+    cgroupParent: str(p, 'cgroup-parent'),
     shmSize: shm !== undefined ? parseBytes(shm, '--shm-size') : undefined,
     mounts: [
       ...strs(p, 'volume').map(parseVolumeFlag),
