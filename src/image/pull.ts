@@ -1,15 +1,17 @@
 /**
  * `pull`: registry → store. Resolve the manifest (an index to this platform), fetch the
- * config, download the missing layer blobs in parallel (bounded) into the store, unpack
- * each layer as soon as its blob is in (also in parallel, any order: layer directories are
+ * config, download the missing layer blobs in parallel (bounded) into the store, unpacking
+ * each layer while its blob streams in (in parallel, any order: layer directories are
  * independent until overlay stacks them), and record the image last — an interrupted pull
  * therefore never lists a half image, and the next pull reuses every blob and layer that
  * did complete.
  *
  * Verification: the store's blobs.ingest() hashes and size-checks each layer blob as it
- * streams to disk (one hash per byte; nothing is hashed twice here); layers.ensure()
- * checks the uncompressed diff_id. Manifests and the config are checked in the client.
+ * streams to disk (one hash per byte; nothing is hashed twice here) while the same bytes
+ * are unpacked (layers.ensureStreaming, which checks the uncompressed diff_id and makes the
+ * layer visible only after the blob verified). Manifests and the config are checked in the client.
  */
+import { PassThrough } from 'stream';
 import { CartonError, asCartonError } from '../common/errors';
 import { chainIds } from '../layer/chain';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../storage/image-types';
@@ -178,7 +180,7 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
     emit({ type: 'layer', id: shortId(l.digest), status: 'Waiting' });
   });
 
-  const downloadOne = async (l: Descriptor): Promise<void> => {
+  const downloadOne = async (l: Descriptor, tee?: PassThrough): Promise<void> => {
     const id = shortId(l.digest);
     for (let attempt = 1; ; attempt++) {
       let lastEmit = 0;
@@ -205,10 +207,13 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
       );
       active.add(stream);
       try {
-        await store.blobs.ingest({ digest: l.digest, size: l.size }, stream);
+        // Only the first attempt feeds the unpacker: a download that starts over would feed it
+        // twice, so it is then unpacked from the stored blob instead (layers.ensureStreaming).
+        await store.blobs.ingest({ digest: l.digest, size: l.size }, stream, { tee: attempt === 1 ? tee : undefined });
         downloadedSomething = true;
         emit({ type: 'layer', id, status: 'Verifying Checksum' });
         emit({ type: 'layer', id, status: 'Download complete' });
+        if (tee) emit({ type: 'layer', id, status: 'Extracting' });
         return;
       } catch (err) {
         // A body that ended short without an error (no Content-Length) shows up as truncated: start over.
@@ -226,8 +231,11 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
     }
   };
 
-  // Each layer: download its blob (bounded), then unpack it (bounded) as soon as the blob is
-  // in — layers unpack concurrently and in any order; images.put() below checks the chain.
+  // Each layer in one pass where it can: the blob streams into the store and, through a tee,
+  // into the unpacker at once (bounded by the download slots); the layer becomes visible
+  // only once its blob is verified. A blob another layer of this image is already
+  // downloading (same digest, different chain) is unpacked from the store afterwards.
+  // Layers unpack concurrently and in any order; images.put() below checks the chain.
   const downloadSlot = limiter(concurrency);
   const unpackSlot = limiter(concurrency);
   const blobDownloads = new Map<string, Promise<void>>(); // one download per blob digest
@@ -239,19 +247,28 @@ export async function pull(refInput: string, opts: PullOptions): Promise<PullRes
   const layerTask = async (l: Descriptor, i: number): Promise<void> => {
     if (store.layers.get(chains[i])) return;
     const id = shortId(l.digest);
-    if (needBlob[i]) {
-      let d = blobDownloads.get(l.digest);
-      if (!d) {
-        d = downloadSlot(() => (failed === undefined ? downloadOne(l) : Promise.reject(failed)));
-        blobDownloads.set(l.digest, d);
-      }
-      await d;
-    }
-    await unpackSlot(async () => {
+    const source = { diffId: diffIds[i], compressedDigest: l.digest, mediaType: l.mediaType };
+    const parent = i === 0 ? null : chains[i - 1];
+    if (needBlob[i] && !blobDownloads.has(l.digest)) {
+      // ingest's ~1 MiB batches pass one by one (object mode: nothing re-concatenated), at
+      // most 4 of them waiting between the download and the unpacker
+      const tee = new PassThrough({ objectMode: true, highWaterMark: 4 });
+      // Its errors reach the unpacker by iteration and the caller through `d`; one emitted
+      // after the unpacker stopped listening must not become an uncaught exception.
+      tee.on('error', () => undefined);
+      const d = downloadSlot(() => (failed === undefined ? downloadOne(l, tee) : Promise.reject(failed)));
+      d.catch((err: Error) => tee.destroy(err)); // never started, or failed: the unpacker must not wait
+      blobDownloads.set(l.digest, d);
       if (failed !== undefined) throw failed;
-      emit({ type: 'layer', id, status: 'Extracting' });
-      await store.layers.ensure({ diffId: diffIds[i], compressedDigest: l.digest, mediaType: l.mediaType }, i === 0 ? null : chains[i - 1]);
-    });
+      await store.layers.ensureStreaming(source, parent, tee, d);
+    } else {
+      if (needBlob[i]) await blobDownloads.get(l.digest);
+      await unpackSlot(async () => {
+        if (failed !== undefined) throw failed;
+        emit({ type: 'layer', id, status: 'Extracting' });
+        await store.layers.ensure(source, parent);
+      });
+    }
     downloadedSomething = true;
     emit({ type: 'layer', id, status: 'Pull complete' });
   };

@@ -6,11 +6,11 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Readable } from 'stream';
+import type { Readable, Writable } from 'stream';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { digestHex, isDigest } from '../layer/chain';
-import { fsyncDir } from './fsutil';
-import type { BlobRef, BlobStore } from './store';
+import { fsyncDirAsync } from './fsutil';
+import type { BlobRef, BlobStore, IngestOptions } from './store';
 
 export class FileBlobStore implements BlobStore {
   readonly dir: string;
@@ -51,35 +51,48 @@ export class FileBlobStore implements BlobStore {
     return JSON.parse(this.readBytes(digest).toString('utf8')) as T;
   }
 
-  async ingest(expected: BlobRef, source: Readable): Promise<void> {
+  async ingest(expected: BlobRef, source: Readable, opts: IngestOptions = {}): Promise<void> {
     const final = this.path(expected.digest);
     const dir = this.tempDir('blob');
     const tmp = path.join(dir, 'data');
     const hash = crypto.createHash('sha256');
+    const { tee } = opts;
     let size = 0;
-    let fd: number | undefined;
+    let fh: fs.promises.FileHandle | undefined;
     try {
-      fd = fs.openSync(tmp, 'wx', 0o644);
+      fh = await fs.promises.open(tmp, 'wx', 0o644);
+      // Socket-sized chunks are gathered into ~1 MiB batches: one write to the thread pool
+      // (with one batch in flight while the next fills, so hashing on this thread overlaps
+      // the copy to the page cache) and one job for the tee's decompressor, instead of ~16.
+      const writer = new BatchWriter(fh);
+      const pass = async (batch: Buffer | undefined): Promise<void> => {
+        if (!batch) return;
+        await writer.write(batch);
+        if (tee) await teeWrite(tee, batch);
+      };
       for await (const chunk of source as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (expected.size >= 0 && size > expected.size) {
           throw digestError(expected, `more than the expected ${expected.size} bytes`);
         }
         hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+        await pass(writer.add(chunk));
       }
+      await pass(writer.take());
       if (expected.size >= 0 && size !== expected.size) {
         throw digestError(expected, `got ${size} of ${expected.size} bytes (truncated)`);
       }
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== expected.digest) throw digestError(expected, `content has digest ${actual}`);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
+      tee?.end(); // verified: the unpacker may finish while the blob is flushed
+      await writer.finish();
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
       fs.renameSync(tmp, final); // same content if someone else won the race: harmless
-      fsyncDir(this.dir);
+      await fsyncDirAsync(this.dir);
     } catch (err) {
+      tee?.destroy(err as Error);
       if (err instanceof CartonError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new CartonError(code === 'ENOSPC' ? 'EKERNEL' : 'EINTERNAL', `blob ${expected.digest}: ${nodeErrorReason(err)}`, {
@@ -87,7 +100,7 @@ export class FileBlobStore implements BlobStore {
         hint: code === 'ENOSPC' ? 'free space in the image store (--root) and retry' : undefined,
       });
     } finally {
-      if (fd !== undefined) fs.closeSync(fd);
+      if (fh !== undefined) await fh.close().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
       if (typeof (source as Readable).destroy === 'function') (source as Readable).destroy();
     }
@@ -119,5 +132,64 @@ export class FileBlobStore implements BlobStore {
 function digestError(expected: BlobRef, what: string): CartonError {
   return new CartonError('EDIGEST', `blob ${expected.digest}: ${what}`, {
     hint: 'the registry or archive served content that does not match its manifest',
+  });
+}
+
+/** Gathers a stream's chunks into ~1 MiB batches and writes them, at most one write in flight. */
+class BatchWriter {
+  private batch: Buffer[] = [];
+  private batchLen = 0;
+  private inflight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly fh: fs.promises.FileHandle) {}
+
+  /** Add a chunk; returns the batch (one buffer) once it reached 1 MiB. */
+  add(chunk: Buffer): Buffer | undefined {
+    this.batch.push(chunk);
+    this.batchLen += chunk.length;
+    return this.batchLen >= 1 << 20 ? this.take() : undefined;
+  }
+
+  /** The batch gathered so far, if any. */
+  take(): Buffer | undefined {
+    if (this.batchLen === 0) return undefined;
+    const out = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchLen);
+    this.batch = [];
+    this.batchLen = 0;
+    return out;
+  }
+
+  /** Start writing `buf` once the previous write is done (whose failure, e.g. ENOSPC, is thrown here). */
+  async write(buf: Buffer): Promise<void> {
+    await this.inflight;
+    this.inflight = writeAll(this.fh, buf);
+    this.inflight.catch(() => undefined); // observed by the next write or finish
+  }
+
+  async finish(): Promise<void> {
+    await this.inflight;
+  }
+}
+
+async function writeAll(fh: fs.promises.FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+}
+
+/** Write to the unpacker's stream, waiting while it is full; fails once it is gone. */
+function teeWrite(tee: Writable, chunk: Buffer): Promise<void> | void {
+  if (tee.destroyed) throw new Error('the unpacking stream closed early');
+  if (tee.write(chunk)) return;
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      tee.removeListener('drain', onDrain);
+      tee.removeListener('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => done();
+    const onClose = (): void => done(new Error('the unpacking stream closed early'));
+    tee.on('drain', onDrain);
+    tee.on('close', onClose);
   });
 }

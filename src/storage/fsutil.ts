@@ -13,6 +13,27 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsyncDir in the thread pool: the caller's thread keeps working meanwhile. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Create `file` (which must not exist) with `data` and fsync it, off the caller's thread. */
+export async function writeDurable(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  const fh = await fs.promises.open(file, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Write-temp, fsync, rename, fsync-dir: readers see the old or the new file, never half.
  * `durable: false` skips the fsyncs (still atomic against a killed process, not power loss).

@@ -10,11 +10,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Readable } from 'stream';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { applyTar } from '../layer/apply';
 import { chainId as computeChainId, digestHex, isDigest } from '../layer/chain';
-import { decompressFile } from '../layer/decompress';
-import { fsyncDir, readJSONFile, writeFileAtomic } from './fsutil';
+import { decompressFile, decompressStream } from '../layer/decompress';
+import { fsyncDirAsync, readJSONFile, writeDurable } from './fsutil';
 import type { BlobStore, LayerInfo, LayerSource, LayerStore } from './store';
 
 /** How long an unreferenced layer is presumed to belong to a pull in progress. */
@@ -53,8 +54,7 @@ export class FileLayerStore implements LayerStore {
   }
 
   async ensure(layer: LayerSource, parentChainId: string | null): Promise<LayerInfo> {
-    if (!isDigest(layer.diffId)) throw new CartonError('EINVAL_CONFIG', `layer diff_id '${layer.diffId}' is not a sha256 digest`);
-    const chain = computeChainId(parentChainId, layer.diffId);
+    const chain = this.chainOf(layer, parentChainId);
     const have = this.get(chain);
     if (have) return have;
     // The parent need not be unpacked yet: layer directories are independent (overlay stacks
@@ -64,12 +64,58 @@ export class FileLayerStore implements LayerStore {
     if (!this.blobs.has(blobDigest)) {
       throw new CartonError('ENOTFOUND', `layer ${layer.diffId}: blob ${blobDigest} is not in the image store`);
     }
+    const label = `layer ${blobDigest}`;
+    return this.unpack(layer, parentChainId, chain, decompressFile(this.blobs.path(blobDigest), label));
+  }
+
+  async ensureStreaming(layer: LayerSource, parentChainId: string | null, compressed: Readable, blobStored: Promise<void>): Promise<LayerInfo> {
+    blobStored.catch(() => undefined); // awaited below; a rejection before then is not unhandled
+    const blobDigest = layer.compressedDigest ?? layer.diffId;
+    const label = `layer ${blobDigest}`;
+    try {
+      const chain = this.chainOf(layer, parentChainId);
+      const have = this.get(chain);
+      if (have) {
+        compressed.resume(); // someone else unpacked it: the download still needs a reader
+        await blobStored;
+        return have;
+      }
+      // destroyOnReturn: false — a failed unpack must not cut the download, whose verdict comes first
+      const source = decompressStream(compressed.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, label);
+      return await this.unpack(layer, parentChainId, chain, source, blobStored);
+    } catch (err) {
+      compressed.resume();
+      await blobStored; // a digest mismatch or a failed download is the real story
+      if (!this.blobs.has(blobDigest)) throw err;
+      // The blob is stored and good: the stream was cut by a download that started over, or
+      // the content itself is bad (then this fails the same way, from the stored blob).
+      return this.ensure(layer, parentChainId);
+    }
+  }
+
+  private chainOf(layer: LayerSource, parentChainId: string | null): string {
+    if (!isDigest(layer.diffId)) throw new CartonError('EINVAL_CONFIG', `layer diff_id '${layer.diffId}' is not a sha256 digest`);
+    return computeChainId(parentChainId, layer.diffId);
+  }
+
+  /**
+   * Unpack `source` (the layer's uncompressed tar) into tmp/, check its diffId, wait for
+   * `beforeCommit` (the blob's own verification when streaming), then rename into layers/.
+   */
+  private async unpack(
+    layer: LayerSource,
+    parentChainId: string | null,
+    chain: string,
+    source: AsyncIterable<Buffer>,
+    beforeCommit?: Promise<void>,
+  ): Promise<LayerInfo> {
+    const blobDigest = layer.compressedDigest ?? layer.diffId;
     const work = this.tempDir('layer');
     try {
       const diff = path.join(work, 'diff');
       fs.mkdirSync(diff, 0o755);
       const label = `layer ${blobDigest}`;
-      const result = await applyTar(decompressFile(this.blobs.path(blobDigest), label), diff, label);
+      const result = await applyTar(source, diff, label);
       if (result.diffId !== layer.diffId) {
         throw new CartonError('EDIGEST', `${label}: uncompressed content has digest ${result.diffId}, config says ${layer.diffId}`, {
           hint: 'the image config and its layers do not match',
@@ -85,7 +131,10 @@ export class FileLayerStore implements LayerStore {
         size: result.size,
         createdAt: new Date().toISOString(),
       };
-      writeFileAtomic(path.join(work, 'layer.json'), JSON.stringify(info));
+      // work/ is private until the rename: a plain write, fsynced (in the thread pool) so a
+      // power cut never leaves an empty layer.json under layers/
+      await writeDurable(path.join(work, 'layer.json'), JSON.stringify(info));
+      if (beforeCommit) await beforeCommit;
       try {
         fs.renameSync(work, path.join(this.dir, digestHex(chain)));
       } catch (err) {
@@ -93,7 +142,7 @@ export class FileLayerStore implements LayerStore {
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
         // another process finished the same layer first: use theirs
       }
-      fsyncDir(this.dir);
+      await fsyncDirAsync(this.dir);
       const done = this.get(chain);
       if (!done) throw new CartonError('EINTERNAL', `layer ${chain} vanished after unpacking`);
       this.shortName(chain);

@@ -102,6 +102,7 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
     snapshots,
     layers: {
       ensure: (l, p) => layers.ensure(l, p),
+      ensureStreaming: (l, p, c, stored) => layers.ensureStreaming(l, p, c, stored),
       get: (c) => layers.get(c),
       list: () => layers.list(),
       prune: () => {

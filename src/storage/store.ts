@@ -24,7 +24,7 @@
  * images.put(); archives (src/archive) do the same from tar files. Readers: the engine
  * resolves images and prepares snapshots.
  */
-import type { Readable } from 'stream';
+import type { Readable, Writable } from 'stream';
 import type { ImageConfig } from './image-types';
 import { openStoreAt } from './store-impl';
 
@@ -52,7 +52,7 @@ export interface BlobStore {
    * throws CartonError('EDIGEST') naming the blob and leaves no file behind. A blob already
    * present is not rewritten (the source is drained and still verified).
    */
-  ingest(expected: BlobRef, source: Readable): Promise<void>;
+  ingest(expected: BlobRef, source: Readable, opts?: IngestOptions): Promise<void>;
   /** Store bytes and return their descriptor (sha256). */
   writeBytes(data: Buffer): Promise<BlobRef>;
   /** Canonical JSON bytes as given (no re-serialisation on read); returns digest and size. */
@@ -60,6 +60,15 @@ export interface BlobStore {
   readJSON<T>(digest: string): T;
   remove(digest: string): void;
   list(): string[];
+}
+
+export interface IngestOptions {
+  /**
+   * Also write every chunk here as it arrives (backpressure respected), so a layer can be
+   * unpacked while its blob downloads (layers.ensureStreaming). Ended once the blob is
+   * verified; destroyed with the error when ingest fails.
+   */
+  tee?: Writable;
 }
 
 /** What layers.ensure() needs to know about one layer of an image. */
@@ -94,6 +103,15 @@ export interface LayerStore {
    * the layers of one image may be ensured concurrently, in any order.
    */
   ensure(layer: LayerSource, parentChainId: string | null): Promise<LayerInfo>;
+  /**
+   * ensure() in one pass with the download: unpacks from `compressed` (the tee of
+   * blobs.ingest) while the blob is written, and makes the layer visible only after
+   * `blobStored` resolved (the blob verified and in the store). When unpacking from the
+   * stream fails, the blob's own verdict comes first (a digest mismatch is reported as
+   * such); a stored blob is then unpacked once more from the store (a retried download
+   * restarts the stream). Nothing is left behind on failure.
+   */
+  ensureStreaming(layer: LayerSource, parentChainId: string | null, compressed: Readable, blobStored: Promise<void>): Promise<LayerInfo>;
   get(chainId: string): LayerInfo | undefined;
   list(): LayerInfo[];
   /**

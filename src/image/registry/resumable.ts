@@ -33,7 +33,10 @@ export function resumableStream(source: BlobSource, opts: ResumeOptions): Readab
   let finished = false;
 
   const out = new Readable({
-    highWaterMark: 1 << 20,
+    // Chunks are handed on as they came off the socket (object mode): a byte-mode stream
+    // would concatenate whatever is buffered on every read, copying each byte once more.
+    objectMode: true,
+    highWaterMark: 16,
     read() {
       if (current) current.resume();
       else if (!starting && !finished) void start();
