@@ -206,7 +206,12 @@ class NoCgroups implements CgroupManager {
   }
 }
 
-/** Every process in the pid namespace of `pid` (just `pid` when it shares ours). */
+/**
+ * Every process in the pid namespace of `pid` (just `pid` when it shares ours):
+ * those whose ns/pid link says so, and, as that link is unreadable for processes
+ * of other (mapped) uids, the descendants of `pid` (orphans in the namespace are
+ * re-parented to its init, so they are among them).
+ */
 export function pidsInNamespaceOf(pid: number): number[] {
   let ns: string;
   try {
@@ -215,16 +220,33 @@ export function pidsInNamespaceOf(pid: number): number[] {
     return [];
   }
   if (ns === fs.readlinkSync('/proc/self/ns/pid')) return [pid];
-  const out: number[] = [];
+  const found = new Set<number>([pid]);
+  const children = new Map<number, number[]>();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
+    const p = Number(name);
     try {
-      if (fs.readlinkSync(`/proc/${name}/ns/pid`) === ns) out.push(Number(name));
+      if (fs.readlinkSync(`/proc/${name}/ns/pid`) === ns) found.add(p);
     } catch {
-      /* gone, or not ours to look at */
+      /* gone, or not ours to look at: the parent walk below may still find it */
+    }
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid)!.push(p);
+    } catch {
+      /* gone */
     }
   }
-  return out.sort((a, b) => a - b);
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (!found.has(c)) queue.push(c);
+      found.add(c);
+    }
+  }
+  return [...found].sort((a, b) => a - b);
 }
 
 /**
