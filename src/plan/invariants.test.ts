@@ -78,6 +78,13 @@ test('every combination keeps the ordering invariants', () => {
         : first(ops, OpCode.SECCOMP) < finalUser);
     }
     at('listener SYNC iff listener', (all(ops, OpCode.SYNC).some((s) => s.tag === 'seccomp-listener')) === c.listener);
+    if (c.listener) {
+      // The init sends the last CONTINUE payload (the agent's state) with the notify fd; in
+      // create mode nobody answers after READY, so this SYNC must be the last one before it.
+      const syncs = all(ops, OpCode.SYNC);
+      at('listener SYNC is the last SYNC, before READY and WAIT_START', syncs[syncs.length - 1].tag === 'seccomp-listener' &&
+        ops.indexOf(syncs[syncs.length - 1]) < ready && ready < first(ops, OpCode.SECCOMP));
+    }
     const root = c.noPivot ? first(ops, OpCode.MOVE_ROOT) : first(ops, OpCode.PIVOT_ROOT);
     at('one root switch', count(OpCode.PIVOT_ROOT) + count(OpCode.MOVE_ROOT) === 1 && root > 0);
     at('config mounts before the switch', all(ops, OpCode.MOUNT).every((m) => ops.indexOf(m) < root));

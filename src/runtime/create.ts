@@ -18,7 +18,6 @@ import {
   InitHandle,
   InitStdio,
 } from './deps';
-import { OpCode } from '../plan/ops';
 import type { UsernsPrep } from './userns';
 import type { Op } from '../plan/ops';
 import { containerDeviceRules } from '../cgroups/devices';
@@ -28,6 +27,7 @@ import { runHooks } from './hooks';
 import { trace } from './trace';
 import { pidStartTime } from './proc';
 import { stateJson } from './status';
+import { seccompAgentPayload } from './seccomp-agent';
 import { ContainerRecord, StateStore, nowRfc3339Nano, writeFileAtomic } from './store';
 
 export interface CreateOptions {
@@ -127,13 +127,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       cgroupView: cgroupViewOf(cgroups),
       setgroupsDenied: prep?.setgroupsDenied,
     };
-    let ops = buildCreatePlan(spec, ctx, planExtras(spec));
-    if (mode === 'create') {
-      // Nobody listens on the init's socket after `create` exits: `start` runs the
-      // startContainer hooks itself, and the seccomp agent gets the fd without the
-      // state message (a SYNC after WAIT_START would find no one to answer it).
-      ops = ops.filter((o) => !(o.op === OpCode.SYNC && (o.tag === 'startContainer' || o.tag === 'seccomp-listener')));
-    }
+    // In create mode the plan has no SYNC after READY (nobody answers the init's socket
+    // once `create` exits): `start` runs the startContainer hooks, and the seccomp agent's
+    // state is fetched before READY and kept by the init until the filter is loaded.
+    const ops = buildCreatePlan(spec, ctx, planExtras(spec));
 
     let hookError: unknown;
     if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);
@@ -241,9 +238,7 @@ async function onSync(
       runHooks(spec.hooks, 'startContainer', { ...state, status: 'created' }, { enterMountNsOf: pid || undefined });
       return;
     case 'seccomp-listener':
-      return Buffer.from(
-        JSON.stringify({ ociVersion: state.ociVersion, fds: ['seccompFd'], pid, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state }),
-      );
+      return seccompAgentPayload(spec, { ...record, pid }, pid, 'creating');
     default:
       return;
   }

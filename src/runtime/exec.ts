@@ -16,6 +16,7 @@ import { loadContainer } from './lifecycle';
 import { FORWARDED_SIGNALS, exitCodeOf } from './run';
 import { signalProcess } from './proc';
 import { writeFileAtomic } from './store';
+import { seccompAgentPayload } from './seccomp-agent';
 
 export interface ExecOptions {
   root?: string;
@@ -89,6 +90,12 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
       beforePlan: (initPid: number) => cg.addProcess(initPid),
+      // The only SYNC of an exec plan: the state the seccomp agent gets with the notify fd.
+      onSync: async (tag: string) => {
+        if (tag !== 'seccomp-listener') return;
+        const pid = await init.containerPid;
+        return seccompAgentPayload(record.config, record, pid, 'running');
+      },
     });
     try {
       await init.ready;
