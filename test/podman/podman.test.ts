@@ -7,12 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
 import { BIN } from '../runtime/helpers';
+import { runInPty } from '../helpers/pty';
 
 const IMAGE = 'localhost/carton-test-busybox:latest';
 const RUNTIMES = { runc: 'runc', carton: BIN } as const;
@@ -49,21 +50,17 @@ function podman(runtime: RuntimeName, args: string[], input?: string): Out {
 }
 
 /**
- * Run podman inside a real pty (util-linux `script`), for -it. script's stdin stays
- * open until the command ends: at EOF script would end the session early.
+ * Run podman inside a real pty (test/helpers/pty.ts: script with a stdin pipe kept open
+ * until podman ends, so it also works when the test runner has no stdin at all).
  */
 async function podmanTty(runtime: RuntimeName, args: string[]): Promise<Out> {
   const cmd = ['podman', ...podmanArgs(runtime), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  clearTimeout(timer);
-  child.stdin.destroy();
-  return { status, stdout: stdout.replace(/\r/g, '').replace(/\^@|\0/g, ''), stderr };
+  const r = await runInPty(cmd, { env: env(), timeoutMs: 60_000 });
+  return {
+    status: r.status,
+    stdout: r.output.replace(/\r/g, '').replace(/\^@|\0/g, ''),
+    stderr: r.timedOut ? 'timed out after 60 s' : '',
+  };
 }
 
 before(() => {
