@@ -1,0 +1,121 @@
+/**
+ * The remaining process/linux fields of issue 3 §1, checked from inside real containers:
+ * process.apparmorProfile and selinuxLabel (applied where the host has the LSM, skipped where
+ * it does not), linux.personality, linux.timeOffsets with a time namespace, linux.intelRdt.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import type { Spec } from '../../src/oci/spec';
+import { Lab, RUNC_AVAILABLE } from '../badinput/harness';
+
+const lab = new Lab();
+after(() => lab.cleanup());
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+const APPARMOR = readOr('/sys/module/apparmor/parameters/enabled', 'N').startsWith('Y');
+const SELINUX = fs.existsSync('/sys/fs/selinux/enforce');
+
+function runIn(label: string, args: string[], mutate: (s: Spec) => void, runtime: 'carton' | 'runc' = 'carton') {
+  const id = lab.id(label, runtime);
+  const b = lab.bundle(id, args, mutate);
+  const r = lab.run(runtime, ['run', '-b', b, id]);
+  return { ...r, leaks: () => lab.leaks(runtime, id, b) };
+}
+
+describe('LSM labels', () => {
+  test('apparmorProfile on a host without AppArmor: skipped, the container runs (documented skip)', { skip: APPARMOR ? 'AppArmor is enabled on this host' : undefined }, () => {
+    const r = runIn('aa-skip', ['echo', 'ran'], (s) => (s.process!.apparmorProfile = 'carton-test-no-such-profile'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'ran\n');
+    assert.deepEqual(r.leaks(), []);
+    // For the record: runc 1.1.5 does not skip; it fails writing the attr the kernel lacks.
+    if (RUNC_AVAILABLE) {
+      const rr = runIn('aa-skip-runc', ['true'], (s) => (s.process!.apparmorProfile = 'carton-test-no-such-profile'), 'runc');
+      assert.equal(rr.status, 1);
+      assert.match(rr.stderr, /apparmor failed to apply profile: write \/proc\/self\/attr\/exec: invalid argument/);
+    }
+  });
+
+  test('apparmorProfile on an AppArmor host: "unconfined" is applied and visible inside', { skip: APPARMOR ? undefined : 'no AppArmor on this host (/sys/module/apparmor/parameters/enabled absent)' }, () => {
+    const r = runIn('aa-apply', ['cat', '/proc/self/attr/current'], (s) => (s.process!.apparmorProfile = 'unconfined'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^unconfined/);
+    const bad = runIn('aa-missing', ['true'], (s) => (s.process!.apparmorProfile = 'carton-test-no-such-profile'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /process\.apparmorProfile \(carton-test-no-such-profile\)/);
+    assert.deepEqual(bad.leaks(), []);
+  });
+
+  test('selinuxLabel on a host without SELinux: skipped, the container runs', { skip: SELINUX ? 'SELinux is enabled on this host' : undefined }, () => {
+    const r = runIn('se-skip', ['echo', 'ran'], (s) => (s.process!.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'ran\n');
+    assert.deepEqual(r.leaks(), []);
+    // For the record: runc 1.1.5 refuses it instead ("selinux label is specified in config, but selinux is disabled or not supported").
+    if (RUNC_AVAILABLE) {
+      const rr = runIn('se-skip-runc', ['true'], (s) => (s.process!.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2'), 'runc');
+      assert.equal(rr.status, 1);
+      assert.match(rr.stderr, /selinux label is specified in config, but selinux is disabled or not supported/);
+    }
+  });
+});
+
+describe('linux.personality', () => {
+  test('LINUX32: uname -m says i686 inside, /proc/self/personality is PER_LINUX32; the host is untouched', () => {
+    const r = runIn('pers32', ['sh', '-c', 'uname -m; cat /proc/self/personality'], (s) => (s.linux!.personality = { domain: 'LINUX32' }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'i686\n00000008\n');
+    assert.deepEqual(r.leaks(), []);
+    const plain = runIn('pers64', ['uname', '-m'], (s) => (s.linux!.personality = { domain: 'LINUX' }));
+    assert.equal(plain.stdout, 'x86_64\n');
+  });
+});
+
+describe('linux.timeOffsets', () => {
+  test('with a time namespace: /proc/uptime (boottime) and the monotonic offset are shifted inside only', () => {
+    const monotonic = 86400;
+    const boottime = 10 * 86400;
+    const hostBefore = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const r = runIn('timens', ['sh', '-c', 'cat /proc/uptime; cat /proc/self/timens_offsets'], (s) => {
+      s.linux!.namespaces!.push({ type: 'time' });
+      s.linux!.timeOffsets = { monotonic: { secs: monotonic, nanosecs: 0 }, boottime: { secs: boottime, nanosecs: 500 } };
+    });
+    const hostAfter = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    assert.equal(r.status, 0, r.stderr);
+    const [uptimeLine, ...offsets] = r.stdout.trim().split('\n');
+    const inside = Number(uptimeLine.split(' ')[0]);
+    assert.ok(inside >= hostBefore + boottime && inside <= hostAfter + boottime + 1, `uptime inside ${inside}, host ${hostBefore}..${hostAfter}`);
+    assert.deepEqual(offsets.map((l) => l.trim().split(/\s+/)), [['monotonic', String(monotonic), '0'], ['boottime', String(boottime), '500']]);
+    // The host's own clocks did not move.
+    assert.ok(hostAfter - hostBefore < 60);
+    assert.deepEqual(fs.readFileSync('/proc/self/timens_offsets', 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).slice(1)), [['0', '0'], ['0', '0']]);
+    assert.deepEqual(r.leaks(), []);
+  });
+
+  test('a time namespace without offsets starts at the host\'s clocks', () => {
+    const r = runIn('timens-zero', ['cat', '/proc/self/timens_offsets'], (s) => s.linux!.namespaces!.push({ type: 'time' }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).slice(1)), [['0', '0'], ['0', '0']]);
+  });
+});
+
+describe('linux.intelRdt', () => {
+  test('a clear "not supported" error from create and run, nothing left behind', () => {
+    for (const verb of ['create', 'run']) {
+      const id = lab.id(`rdt-${verb}`);
+      const b = lab.bundle(id, ['true'], (s) => (s.linux!.intelRdt = { closID: 'carton-test', l3CacheSchema: 'L3:0=f', memBwSchema: 'MB:0=50' }));
+      const r = lab.detached('carton', [verb, '-b', b, id]);
+      assert.equal(r.status, 1, verb);
+      assert.equal(r.stderr, 'carton-runtime: linux.intelRdt: not supported by carton-runtime\n');
+      assert.deepEqual(lab.leaks('carton', id, b), []);
+    }
+  });
+});
