@@ -178,10 +178,26 @@ static int exe_attack(int seconds)
 						char t2[PATH_MAX] = "";
 						ssize_t n2 = readlink(p, t2, sizeof t2 - 1);
 						t2[n2 > 0 ? n2 : 0] = 0;
+						/* /bin/carton-evil is "#!/proc/self/exe": a container process that
+						 * exec'd it runs the sealed init image as itself, dumpable as any
+						 * container process — its own memory, not the runtime's. */
+						char cmd[256] = "";
+						snprintf(p, sizeof p, "/proc/%d/cmdline", pid);
+						int cfd = open(p, O_RDONLY);
+						ssize_t cn = cfd >= 0 ? read(cfd, cmd, sizeof cmd - 1) : -1;
+						if (cfd >= 0)
+							close(cfd);
+						for (ssize_t i = 0; i < cn; i++)
+							if (!cmd[i])
+								cmd[i] = ' ';
+						cmd[cn > 0 ? cn : 0] = 0;
+						snprintf(p, sizeof p, "/proc/%d/exe", pid);
 						if (n2 > 0 && access(t2, F_OK) == 0 && strncmp(t2, "/memfd:", 7))
 							;
+						else if (strstr(cmd, "carton-evil"))
+							;
 						else
-							printf("memory-readable %d %s\n", pid, t2);
+							printf("memory-readable %d %s (%s)\n", pid, t2, cmd);
 					}
 				}
 				continue;
