@@ -9,7 +9,7 @@ import type { LinuxResources, Spec } from '../oci/spec';
 import type { PlanContext } from '../plan/inputs';
 import { loadBundle, LoadedBundle } from './bundle';
 import {
-  buildCreatePlan,
+  buildCreatePlanWithWarnings,
   cgroupViewOf,
   compileSeccomp,
   openCgroups,
@@ -23,6 +23,7 @@ import type { Op } from '../plan/ops';
 import { containerDeviceRules } from '../cgroups/devices';
 import type { PlanExtras } from '../plan/inputs';
 import { makeFifo } from './fifo';
+import { apparmorEnabled, homeFromPasswd } from './host-facts';
 import { runHooks } from './hooks';
 import { trace } from './trace';
 import { pidStartTime } from './proc';
@@ -47,6 +48,13 @@ export interface CreateOptions {
   warn?: (msg: string) => void;
   /** Receives debug lines (the plan, one op a line) when --debug is on. */
   debug?: (msg: string) => void;
+  /**
+   * Things accepted but not applied (planner warnings, cgroup fields this host
+   * ignores): worth a log line, too common to print on every run (stderr with --debug).
+   */
+  notice?: (msg: string) => void;
+  /** --systemd-cgroup: cgroupsPath is slice:prefix:name, managed through systemd. */
+  systemdCgroup?: boolean;
   /**
    * The record lives only as long as this process (foreground run without --keep):
    * skip the fsync, which costs milliseconds on a disk-backed /run.
@@ -88,7 +96,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     const fifoPath = mode === 'create' ? store.fifoPath(opts.id) : undefined;
     if (fifoPath) makeFifo(fifoPath);
 
-    const cgroupOpts = { id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: false, resources: withDefaultDevices(spec) };
+    const cgroupOpts = { id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: !!opts.systemdCgroup, resources: withDefaultDevices(spec) };
     const cgroups = prep?.rootless
       ? (require('./rootless-cgroups') as typeof import('./rootless-cgroups')).openContainerCgroups({ ...cgroupOpts, rootless: true, warn: opts.warn })
       : openCgroups(cgroupOpts);
@@ -114,6 +122,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     store.save(record, false);
     await cgroups.create();
     record.cgroupCreated = cgroups.created;
+    for (const n of cgroups.notes ?? []) opts.notice?.(`${n.field}: ${n.message}`);
     trace('create: cgroups created');
 
     const ctx: PlanContext = {
@@ -126,11 +135,17 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       preserveFds,
       cgroupView: cgroupViewOf(cgroups),
       setgroupsDenied: prep?.setgroupsDenied,
+      apparmorEnabled: apparmorEnabled(),
+      // mknod is refused to a runtime that itself runs in a user namespace.
+      hostDevicesForFallback: (require('./rootless') as typeof import('./rootless')).runningInUserNs(),
+      home: spec.process?.user ? homeFromPasswd(rootfs, spec.process.user.uid) : undefined,
     };
     // In create mode the plan has no SYNC after READY (nobody answers the init's socket
     // once `create` exits): `start` runs the startContainer hooks, and the seccomp agent's
     // state is fetched before READY and kept by the init until the filter is loaded.
-    const ops = buildCreatePlan(spec, ctx, planExtras(spec));
+    const planned = buildCreatePlanWithWarnings(spec, ctx, planExtras(spec));
+    const ops = planned.ops;
+    for (const w of planned.warnings) opts.notice?.(w);
 
     let hookError: unknown;
     if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);

@@ -17,6 +17,7 @@ import { FORWARDED_SIGNALS, exitCodeOf } from './run';
 import { signalProcess } from './proc';
 import { writeFileAtomic } from './store';
 import { seccompAgentPayload } from './seccomp-agent';
+import { apparmorEnabled, homeFromPasswd, setgroupsDeniedFor } from './host-facts';
 
 export interface ExecOptions {
   root?: string;
@@ -81,6 +82,10 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       detach: !!opts.detach,
       consoleSocket,
       preserveFds: opts.preserveFds ?? 0,
+      setgroupsDenied: setgroupsDeniedFor(record.pid),
+      apparmorEnabled: apparmorEnabled(),
+      // /proc/<pid>/root: the container's root with its mounts (a bind-mounted passwd too).
+      home: proc.user ? homeFromPasswd(`/proc/${record.pid}/root`, proc.user.uid) : undefined,
     };
     const ops = buildExecPlan(proc, ctx, record.config, planExtras(record.config));
     if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);

@@ -2,7 +2,7 @@
 import type { FlagSpec } from '../args';
 import { createContainer } from '../../runtime/create';
 import { Globals, parseCommand } from './globals';
-import { logDebug, logWarn } from './log';
+import { logDebug, logNotice, logWarn } from './log';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'bundle', short: 'b', type: 'string', value: 'DIR', help: 'path to the root of the bundle directory (default: current directory)' },
@@ -28,6 +28,8 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     noNewKeyring: !!v['no-new-keyring'],
     mode: 'create',
     warn: (m) => logWarn(g, m),
+    notice: (m) => logNotice(g, m),
+    systemdCgroup: g.systemdCgroup,
     debug: g.debug ? (m) => logDebug(g, m) : undefined,
   });
   return 0;

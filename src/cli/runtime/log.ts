@@ -42,6 +42,12 @@ export function logWarn(g: Globals, msg: string): void {
   stderr(`carton-runtime: warning: ${msg}\n`);
 }
 
+/** Accepted-but-ignored settings and the like: always in --log (level "warning"), on stderr only with --debug. */
+export function logNotice(g: Globals, msg: string): void {
+  writeLog(g, 'warning', msg);
+  if (g.debug) stderr(`carton-runtime: warning: ${msg}\n`);
+}
+
 export function logDebug(g: Globals, msg: string): void {
   if (!g.debug) return;
   writeLog(g, 'debug', msg);

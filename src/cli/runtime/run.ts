@@ -3,7 +3,7 @@ import type { FlagSpec } from '../args';
 import { runContainer } from '../../runtime/run';
 import { CREATE_FLAGS } from './create';
 import { Globals, parseCommand } from './globals';
-import { logDebug, logWarn } from './log';
+import { logDebug, logNotice, logWarn } from './log';
 
 const FLAGS: FlagSpec[] = [
   ...CREATE_FLAGS,
@@ -27,6 +27,8 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     detach: !!v.detach,
     keep: !!v.keep,
     warn: (m) => logWarn(g, m),
+    notice: (m) => logNotice(g, m),
+    systemdCgroup: g.systemdCgroup,
     debug: g.debug ? (m) => logDebug(g, m) : undefined,
   });
 }
