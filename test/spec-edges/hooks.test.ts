@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Hook, Spec } from '../../src/oci/spec';
-import { Lab, RUNC_AVAILABLE, waitUntil } from '../badinput/harness';
+import { Lab, waitUntil } from '../badinput/harness';
 
 const lab = new Lab();
 const logDirs: string[] = [];
@@ -168,20 +168,20 @@ describe('hook failures', () => {
     assert.deepEqual(lab.leaks('carton', id, b), []);
   });
 
-  test('a failing poststart hook fails start and stops the container, as runc does (runtime-spec 1.2 would only warn)', () => {
-    for (const rt of RUNC_AVAILABLE ? (['carton', 'runc'] as const) : (['carton'] as const)) {
-      const id = lab.id(`fail-ps-${rt}`, rt);
-      const b = lab.bundle(id, ['sleep', '60'], (s) => (s.hooks = { poststart: [failing('ps')] }));
-      assert.equal(lab.detached(rt, ['create', '-b', b, id]).status, 0);
-      const r = lab.run(rt, ['start', id]);
-      assert.equal(r.status, 1, `${rt}: ${r.stderr}`);
-      if (rt === 'carton') assert.match(r.stderr, /hooks\.poststart\[0\] \(\/bin\/sh\): exit status 4: ps-broke/);
-      // runc destroys the container outright; carton leaves it stopped for delete (and its poststop hooks).
-      const st = lab.run(rt, ['state', id]);
-      assert.ok(st.status !== 0 || (JSON.parse(st.stdout) as { status: string }).status === 'stopped', `${rt}: ${st.stdout}`);
-      lab.run(rt, ['delete', '--force', id]);
-      assert.deepEqual(lab.leaks(rt, id, b), [], rt);
-    }
+  // runc 1.1.5 is no reference here: it runs poststart hooks during `create` (its create is
+  // libcontainer's Start), fails create, and destroys the container. Carton runs them after the
+  // process started, fails `start` naming the hook and stops the container (runtime-spec 1.2 says
+  // only to warn; a failure that engines see, as they do with runc, is the safer reading).
+  test('a failing poststart hook fails start, names the hook and stops the container', () => {
+    const id = lab.id('fail-ps');
+    const b = lab.bundle(id, ['sleep', '60'], (s) => (s.hooks = { poststart: [failing('ps')] }));
+    assert.equal(lab.detached('carton', ['create', '-b', b, id]).status, 0);
+    const r = lab.run('carton', ['start', id]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /hooks\.poststart\[0\] \(\/bin\/sh\): exit status 4: ps-broke/);
+    assert.ok(waitUntil(() => lab.state('carton', id).status === 'stopped'));
+    assert.equal(lab.run('carton', ['delete', id]).status, 0);
+    assert.deepEqual(lab.leaks('carton', id, b), []);
   });
 
   test('a failing poststop hook is a warning: delete succeeds and removes everything (spec)', () => {
