@@ -69,7 +69,7 @@ function clearLeftovers(roots: Record<string, string>, ids: string[]): void {
 
 const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-function main(): void {
+async function main(): Promise<void> {
   const work = '/var/tmp/carton-bench';
   fs.mkdirSync(work, { recursive: true });
   const bundle = busyboxBundle(path.join(work, 'bundle'));
@@ -98,8 +98,11 @@ function main(): void {
 
   const images = path.join(__dirname, 'images.js');
   if (fs.existsSync(images) && process.env.BENCH_SKIP_IMAGES !== '1') {
-    require(images).main({ runs: Math.max(5, Math.floor(runs / 5)), env });
+    await (require(images) as { main(o: { runs: number; env: NodeJS.ProcessEnv }): Promise<void> }).main({ runs: Math.max(5, Math.floor(runs / 5)), env });
   }
 }
 
-main();
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});
