@@ -75,6 +75,20 @@ describe('seccomp', () => {
     refused('sc-index', profile({ syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }] }), /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: 6 is not a syscall argument index/);
   });
 
+  test('NOTIFY without a listenerPath, and a listener socket that does not exist (fails late: after the namespaces exist)', () => {
+    refused('sc-notify', profile({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }), /linux\.seccomp\.syscalls\[0\]\.action: SCMP_ACT_NOTIFY needs linux\.seccomp\.listenerPath/);
+    refused('sc-listener', profile({ listenerPath: '/tmp/carton-test-no-such.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }), /linux\.seccomp\.listenerPath: connect seccomp listener socket \/tmp\/carton-test-no-such\.sock: no such file or directory/, { viaRun: true });
+  });
+
+  test('a syscall name the kernel does not know is skipped, as runc does (not an error)', () => {
+    const id = lab.id('sc-unknown-name');
+    const b = lab.bundle(id, ['sh', '-c', 'mkdir /tmp/x 2>/dev/null; echo $?'], profile({ syscalls: [{ names: ['carton_no_such_syscall', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }));
+    const r = lab.run('carton', ['run', '-b', b, id]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '1\n', 'the known names of the same rule still apply');
+    assert.deepEqual(lab.leaks('carton', id, b), []);
+  });
+
   test('an unknown flag, and a flag the kernel only takes with a listener', () => {
     refused('sc-flag', profile({ flags: ['SECCOMP_FILTER_FLAG_NOPE'] }), /linux\.seccomp\.flags\[0\]: unknown flag "SECCOMP_FILTER_FLAG_NOPE"/);
     refused('sc-killable', profile({ flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }), /linux\.seccomp\.flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule/);
@@ -143,6 +157,11 @@ describe('hooks', () => {
     });
   }
 
+  test('a hook path that is not executable (a file, a directory)', () => {
+    refused('hook-noexec', (s) => (s.hooks = { prestart: [{ path: '/etc/passwd' }] }), /hooks\.prestart\[0\] \(\/etc\/passwd\): permission denied/);
+    refused('hook-dir', (s) => (s.hooks = { createRuntime: [{ path: '/tmp' }] }), /hooks\.createRuntime\[0\] \(\/tmp\): permission denied/);
+  });
+
   test('a createRuntime hook that fails: its exit status and stderr in the message', () => {
     refused('hook-fails', (s) => (s.hooks = { createRuntime: [{ path: '/bin/true' }, { path: '/bin/sh', args: ['sh', '-c', 'echo broken >&2; exit 3'] }] }), /hooks\.createRuntime\[1\] \(\/bin\/sh\): exit status 3: broken/);
   });
@@ -156,6 +175,14 @@ describe('hooks', () => {
   test('a relative hook path and a zero timeout', () => {
     refused('hook-relative', (s) => (s.hooks = { poststart: [{ path: 'bin/true' }] }), /hooks\.poststart\[0\]\.path: must be an absolute path, got "bin\/true"/);
     refused('hook-timeout0', (s) => (s.hooks = { prestart: [{ path: '/bin/true', timeout: 0 }] }), /hooks\.prestart\[0\]\.timeout: must be greater than zero, got 0/);
+  });
+});
+
+describe('namespaces', () => {
+  test('a duplicate type, a path that does not exist, a path that is not a namespace', () => {
+    refused('ns-dup', (s) => s.linux!.namespaces!.push({ type: 'pid' }), /linux\.namespaces\[6\]\.type: duplicate namespace type "pid"/);
+    refused('ns-nopath', (s) => (s.linux!.namespaces![0].path = '/proc/999999999/ns/pid'), /linux\.namespaces\[0\] \(pid\): open \/proc\/999999999\/ns\/pid: no such file or directory/, { viaRun: true });
+    refused('ns-notns', (s) => (s.linux!.namespaces!.find((n) => n.type === 'network')!.path = '/tmp'), /linux\.namespaces\[1\] \(network\): setns \/tmp: invalid argument/);
   });
 });
 
