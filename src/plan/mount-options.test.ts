@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msToMountAttr, parseMountOptions, propagationFlags, MS_EXTRA } from './mount-options';
+import { KNOWN_MOUNT_OPTIONS, msToMountAttr, parseMountOptions, propagationFlags, MS_EXTRA } from './mount-options';
 import { MOUNT_ATTR, MS } from './ops';
 
 test('flag options set and clear in order', () => {
@@ -87,4 +87,15 @@ test('MS flags map to mount_setattr attributes', () => {
   assert.deepEqual(msToMountAttr(MS.NOATIME), { set: MOUNT_ATTR.NOATIME, clear: MOUNT_ATTR.ATIME_MASK });
   assert.deepEqual(msToMountAttr(MS.RELATIME), { set: 0, clear: MOUNT_ATTR.ATIME_MASK });
   assert.deepEqual(msToMountAttr(MS.BIND), { set: 0, clear: 0 });
+});
+
+test('KNOWN_MOUNT_OPTIONS: exactly the names that parse without becoming data', () => {
+  assert.ok(KNOWN_MOUNT_OPTIONS.length > 50);
+  for (const o of KNOWN_MOUNT_OPTIONS) {
+    const p = parseMountOptions([o]);
+    assert.equal(p.data, '', o);
+    assert.deepEqual(p.unsupported, [], o);
+  }
+  for (const o of ['idmap', 'ridmap', 'mode=755', 'newinstance']) assert.ok(!KNOWN_MOUNT_OPTIONS.includes(o), o);
+  assert.deepEqual([...KNOWN_MOUNT_OPTIONS], [...KNOWN_MOUNT_OPTIONS].sort());
 });

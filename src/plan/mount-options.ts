@@ -88,6 +88,17 @@ const IGNORED_OPTIONS = new Set(['tmpcopyup', 'notmpcopyup']);
 /** Options that need kernel features no op expresses yet (idmapped mounts). */
 const UNSUPPORTED_OPTIONS = new Set(['idmap', 'ridmap']);
 
+/**
+ * Every option name the parser understands itself (not passed on as filesystem data),
+ * sorted: what `carton-runtime features` lists as mountOptions.
+ */
+export const KNOWN_MOUNT_OPTIONS: readonly string[] = [
+  ...Object.keys(FLAG_OPTIONS),
+  ...Object.keys(PROPAGATION_OPTIONS),
+  ...Object.keys(RECURSIVE_ATTR_OPTIONS),
+  ...IGNORED_OPTIONS,
+].sort();
+
 export interface ParsedMountOptions {
   /** MS_* flags to pass to mount(2) (propagation excluded). */
   flags: number;
