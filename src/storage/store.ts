@@ -211,13 +211,8 @@ export interface SnapshotStore {
   /** Re-mount an existing snapshot (after reboot) or return it if mounted. */
   mount(containerId: string): Promise<Snapshot>;
   unmount(containerId: string): Promise<void>;
-  /**
-   * Unmount (if mounted) and delete; no error if absent. The snapshot is gone from the
-   * store when this resolves; with `background`, its files are deleted by a detached
-   * process (right after a container exits that waits on the kernel's teardown of its
-   * mounts; `carton run --rm` need not).
-   */
-  remove(containerId: string, opts?: { background?: boolean }): Promise<void>;
+  /** Unmount (if mounted) and delete; no error if absent. */
+  remove(containerId: string): Promise<void>;
   list(): string[];
 }
 
