@@ -295,6 +295,10 @@ static napi_value init(napi_env env, napi_value exports)
 		napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
 		napi_set_named_property(env, exports, fns[i].name, f);
 	}
+	/* spawnInit takes its 4th argument (a non-blocking socket): JS checks before relying on it. */
+	napi_value yes;
+	napi_get_boolean(env, true, &yes);
+	napi_set_named_property(env, exports, "spawnInitNonblocking", yes);
 	return exports;
 }
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -14,14 +14,15 @@
 
 #define MAX_CHILD_FDS 1024
 
-/* spawnInit(file, fds, envEntry) → [pid, fd]. The child gets fds[i] at fd i, the other end
- * of a new unix socketpair at fd fds.length, `envEntry` ("NAME=value") as its only
- * environment, default signal dispositions and an empty signal mask (as child_process
- * gives). A source fd below fds.length must be its own target (the caller checks). The
- * returned fd is the runtime's end of the socket, close-on-exec and blocking. */
+/* spawnInit(file, fds, envEntry, nonblocking) → [pid, fd]. The child gets fds[i] at fd i,
+ * the other end of a new unix socketpair at fd fds.length, `envEntry` ("NAME=value") as
+ * its only environment, default signal dispositions and an empty signal mask (as
+ * child_process gives). A source fd below fds.length must be its own target (the caller
+ * checks). The returned fd is the runtime's end of the socket, close-on-exec, and
+ * O_NONBLOCK when `nonblocking` is true. */
 napi_value js_spawn_init(napi_env env, napi_callback_info info)
 {
-	ARGS(3);
+	ARGS(4);
 	char *file = NULL, *entry = NULL;
 	int *fds = NULL;
 	int sv[2] = { -1, -1 }, child_end = -1;
@@ -58,8 +59,14 @@ napi_value js_spawn_init(napi_env env, napi_callback_info info)
 		}
 		fds[i] = (int)fd;
 	}
+	bool nonblocking = false;
+	napi_get_value_bool(env, argv[3], &nonblocking); /* not a boolean: stays false */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		throw_errno(env, errno, "socketpair", NULL);
+		goto out;
+	}
+	if (nonblocking && fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		throw_errno(env, errno, "fcntl O_NONBLOCK", NULL);
 		goto out;
 	}
 	/* Above every target fd, so that no dup2 below overwrites it before it is placed. */

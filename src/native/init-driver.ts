@@ -56,7 +56,7 @@ export interface InitHandle {
   unref(): void;
   /** Hold the event loop again, e.g. to await `done` after READY in the same process. */
   ref(): void;
-  /** How the init was started (see init-process.ts): FORK WAIT plans without stdio pipes use the addon. */
+  /** How the init was started (see init-process.ts): the addon for plans with a FORK and no stdio pipes. */
   spawnedWith: 'addon' | 'child_process';
 }
 
@@ -224,10 +224,13 @@ export function startInit(opts: StartInitOptions): InitHandle {
     },
   };
   const file = opts.initPath ?? initPath();
-  // A FORK WAIT plan (run, exec in the foreground) holds the event loop until the end anyway:
-  // started through the addon it costs neither child_process nor a fork of this process.
+  // Through the addon: neither child_process nor a fork of this process (init-process.ts).
+  // A FORK WAIT plan holds the event loop until the end anyway; a DETACH one is polled until
+  // the caller lets go. Without FORK the init becomes the container: child_process's SIGCHLD
+  // watch tells its end without polling for its whole life.
+  const viaAddon = fork !== undefined && process.env.CARTON_INIT_SPAWN !== 'node';
   const child: InitProcess =
-    (fork?.mode === ForkMode.WAIT && process.env.CARTON_INIT_SPAWN !== 'node' && spawnWithAddon(file, stdio, sockFd, events)) ||
+    (viaAddon && spawnWithAddon(file, stdio, sockFd, events, fork.mode === ForkMode.WAIT ? 'wait' : 'poll')) ||
     spawnWithChildProcess(file, stdio, sockFd, events);
   const killInit = (): void => {
     if (child.pid > 0) {

@@ -2,11 +2,12 @@
  * The carton-init process and its end of the plan socket, started one of two ways:
  *
  * - through the addon (posix_spawn + socketpair): no child_process/net modules to load
- *   (~3 ms of start-up) and no fork of this 40 MB process. The socket is read in libuv's
- *   thread pool, and the init is reaped once it has closed it. This holds the event loop
- *   until the init ends, so it is only for FORK WAIT plans, whose caller waits anyway.
- * - through child_process.spawn: everything else (pipes for stdio, DETACH plans that
- *   must let this process exit while the container waits for `start`).
+ *   (~3 ms of start-up) and no fork of this 40 MB process. The init is reaped once it has
+ *   closed the socket. A FORK WAIT plan (run, foreground exec) holds the event loop until
+ *   the end anyway: its socket is read in libuv's thread pool. Any other plan (create)
+ *   must let this process exit while the container waits for `start`: its socket is
+ *   non-blocking and polled every millisecond, a timer that unref() releases.
+ * - through child_process.spawn: when stdio pipes are wanted.
  *
  * Both report the same events to init-driver.ts.
  */
@@ -73,7 +74,7 @@ export function spawnWithChildProcess(file: string, stdio: StdioOptions, sockFd:
   };
 }
 
-type SpawnInit = (file: string, fds: number[], envEntry: string) => [number, number];
+type SpawnInit = (file: string, fds: number[], envEntry: string, nonblocking: boolean) => [number, number];
 type WaitpidNoHang = (pid: number) => number | null;
 
 /**
@@ -82,19 +83,29 @@ type WaitpidNoHang = (pid: number) => number | null;
  * calls, a pipe is wanted, or an fd would have to move below sockFd (a swap needs the
  * careful shuffling libuv does).
  */
-export function spawnWithAddon(file: string, stdio: StdioOptions, sockFd: number, ev: InitProcessEvents): InitProcess | undefined {
+export function spawnWithAddon(
+  file: string,
+  stdio: StdioOptions,
+  sockFd: number,
+  ev: InitProcessEvents,
+  mode: 'wait' | 'poll',
+): InitProcess | undefined {
   const entries = Array.isArray(stdio) ? stdio : undefined;
   if (!entries || entries.length !== sockFd + 1) return undefined;
   let spawnInit: SpawnInit | undefined;
   let waitpidNoHang: WaitpidNoHang | undefined;
+  let nonblockingSupported = false;
   try {
-    const a = addon() as unknown as { spawnInit?: SpawnInit; waitpidNoHang?: WaitpidNoHang };
+    const a = addon() as unknown as { spawnInit?: SpawnInit; waitpidNoHang?: WaitpidNoHang; spawnInitNonblocking?: boolean };
     spawnInit = a.spawnInit;
     waitpidNoHang = a.waitpidNoHang;
+    nonblockingSupported = a.spawnInitNonblocking === true;
   } catch {
     return undefined;
   }
   if (typeof spawnInit !== 'function' || typeof waitpidNoHang !== 'function') return undefined;
+  // An addon built before the non-blocking socket existed would make the poll block.
+  if (mode === 'poll' && !nonblockingSupported) return undefined;
   const fds: number[] = [];
   let devNull = -1;
   for (let i = 0; i < sockFd; i++) {
@@ -121,34 +132,92 @@ export function spawnWithAddon(file: string, stdio: StdioOptions, sockFd: number
   let pid = -1;
   let fd = -1;
   try {
-    [pid, fd] = spawnInit(file, fds, `CARTON_INIT_FD=${sockFd}`);
+    [pid, fd] = spawnInit(file, fds, `CARTON_INIT_FD=${sockFd}`, mode === 'poll');
   } catch (err) {
     ev.error(err as Error);
   } finally {
     if (devNull >= 0) fs.closeSync(devNull);
   }
   let open = fd >= 0;
-  if (open) readLoop(fd, Buffer.allocUnsafe(64 * 1024), ev, () => {
+  const closed = (): void => {
     open = false;
     awaitExit(pid, waitpidNoHang, ev);
-  });
+  };
+  const poller = mode === 'poll' && open ? pollLoop(fd, ev, closed) : undefined;
+  if (mode === 'wait' && open) readLoop(fd, Buffer.allocUnsafe(64 * 1024), ev, closed);
   return {
     via: 'addon',
     pid,
     write(buf) {
       let off = 0;
       try {
-        while (open && off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+        while (open && off < buf.length) {
+          try {
+            off += fs.writeSync(fd, buf, off, buf.length - off);
+          } catch (err) {
+            // A non-blocking socket with a full buffer: the init is reading the plan.
+            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+          }
+        }
       } catch {
         // EPIPE: the init is gone; its ERROR message or exit status says why
       }
     },
-    // The loop is held by the pending read until the init ends: see the module comment.
-    unref() {},
-    ref() {},
+    // 'wait': the pending read holds the loop until the init ends (see the module comment).
+    unref() {
+      poller?.unref();
+    },
+    ref() {
+      poller?.ref();
+    },
     stdin: null,
     stdout: null,
     stderr: null,
+  };
+}
+
+/**
+ * Read a non-blocking socket every millisecond until end of file. A DETACH init sends a
+ * few messages within milliseconds, then the caller unrefs (the container waits for
+ * `start` with the socket open): the timer stops holding the event loop.
+ */
+function pollLoop(fd: number, ev: InitProcessEvents, closed: () => void): { unref(): void; ref(): void } {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let held = true;
+  let timer: NodeJS.Timeout | undefined;
+  const poll = (): void => {
+    timer = undefined;
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EINTR') break;
+        n = 0; // ECONNRESET and the like: the init is gone
+      }
+      if (n === 0) {
+        closed();
+        fs.closeSync(fd);
+        ev.close();
+        return;
+      }
+      ev.data(Buffer.from(buf.subarray(0, n)));
+    }
+    timer = setTimeout(poll, 1);
+    if (!held) timer.unref();
+  };
+  timer = setTimeout(poll, 1);
+  return {
+    unref() {
+      held = false;
+      timer?.unref();
+    },
+    ref() {
+      held = true;
+      timer?.ref();
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ForkMode } from '../../src/plan/ops';
+import { ForkMode, OpCode, WaitStartMode } from '../../src/plan/ops';
 import { containerOps, makeRootfs } from './helpers';
 import { startInit, type InitHandle } from '../../src/native/init-driver';
 
@@ -75,14 +75,56 @@ test('a missing init binary fails the run with a clear error through the addon t
   assert.equal(h.spawnedWith, 'addon');
 });
 
-test('DETACH plans and stdio pipes still go through child_process', async () => {
+test('stdio pipes and plans without FORK still go through child_process', async () => {
   const h = startInit({ ops: containerOps(c.rootfs, { args: ['true'], fork: ForkMode.WAIT }), stdio: ['ignore', 'pipe', 'pipe'] });
   assert.equal(h.spawnedWith, 'child_process');
   h.stdout?.resume();
   h.stderr?.resume();
   await h.exit;
   await h.done;
-  const d = startInit({ ops: containerOps(c.rootfs, { args: ['true'], fork: ForkMode.DETACH }), stdio: ['ignore', 'ignore', 'ignore'] });
-  assert.equal(d.spawnedWith, 'child_process');
-  await d.done;
+  const n = startInit({ ops: [{ op: OpCode.EXEC, source: 'process.args', argv: ['/bin/true'], env: [] }], stdio: ['ignore', 'ignore', 'ignore'] });
+  assert.equal(n.spawnedWith, 'child_process');
+  await n.done;
+});
+
+test('a DETACH plan through the addon: pid and READY arrive, unref lets go, ref and done follow the container', async (t) => {
+  const fifo = path.join(c.dir, 'exec.fifo');
+  const outFile = path.join(c.dir, 'out-detach');
+  const out = fs.openSync(outFile, 'w');
+  let pid = 0;
+  t.after(() => {
+    fs.closeSync(out);
+    fs.rmSync(fifo, { force: true });
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  require('child_process').execFileSync('mkfifo', [fifo]);
+  const h = startInit({
+    ops: containerOps(c.rootfs, {
+      args: ['sh', '-c', 'echo started'],
+      fork: ForkMode.DETACH,
+      afterFork: [{ op: OpCode.OPEN_FIFO, source: 'exec.fifo', path: fifo }],
+      beforeExec: [
+        { op: OpCode.READY, source: 'create' },
+        { op: OpCode.WAIT_START, source: 'start', mode: WaitStartMode.FIFO },
+      ],
+    }),
+    stdio: ['ignore', out, out],
+  });
+  assert.equal(h.spawnedWith, 'addon');
+  pid = await h.containerPid;
+  await h.ready;
+  assert.equal(fs.readFileSync(outFile, 'utf8'), '', 'nothing ran before start');
+  h.ref();
+  const fd = fs.openSync(fifo, 'r');
+  assert.equal(fs.readFileSync(fd, 'utf8'), '0');
+  fs.closeSync(fd);
+  await h.done;
+  for (let i = 0; i < 200 && fs.readFileSync(outFile, 'utf8') === ''; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fs.readFileSync(outFile, 'utf8'), 'started\n');
 });
