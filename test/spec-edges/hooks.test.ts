@@ -135,9 +135,28 @@ describe('hooks: moment, state on stdin, namespace', () => {
 });
 
 describe('hooks in the container namespace', () => {
-  test('createContainer and startContainer share the container\'s network, uts, ipc and pid namespaces too, not only its mounts', { todo: 'src/runtime/hooks.ts enters only the mount namespace (nsenter -m); runc runs these hooks from the container init, in all its namespaces. Outside the pid namespace a startContainer hook cannot even read /proc/self (the container\'s /proc is another pid namespace\'s), so readlink /proc/self/ns/* comes back empty' }, () => {
+  test('createContainer shares the container\'s network, uts and ipc namespaces too, not only its mounts', { todo: 'src/runtime/hooks.ts enters only the mount namespace (nsenter -m); runc runs these hooks from the container init, in its namespaces: add -u -i -n -C' }, () => {
     assert.ok(seen.byName, 'the lifecycle test ran');
-    for (const k of ['createContainer', 'startContainer']) assert.deepEqual(seen.byName![k], seen.containerNs, k);
+    assert.deepEqual(seen.byName!.createContainer, seen.containerNs);
+  });
+
+  test('startContainer sees the container\'s hostname and network (uts, net)', { todo: 'src/runtime/hooks.ts enters only the mount namespace (nsenter -m)' }, () => {
+    const id = lab.id('sc-ns');
+    const b = lab.bundle(id, ['true'], (s) => {
+      s.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'hostname > /tmp/sc-uts; ip -o link | cut -d: -f2 > /tmp/sc-net'] }] };
+    });
+    assert.equal(lab.detached('carton', ['create', '-b', b, id]).status, 0);
+    assert.equal(lab.run('carton', ['start', id]).status, 0);
+    assert.equal(fs.readFileSync(path.join(b, 'rootfs', 'tmp', 'sc-uts'), 'utf8'), 'carton-test\n');
+    assert.deepEqual(fs.readFileSync(path.join(b, 'rootfs', 'tmp', 'sc-net'), 'utf8').trim().split('\n').map((l) => l.trim()), ['lo']);
+    assert.ok(waitUntil(() => lab.state('carton', id).status === 'stopped'));
+    assert.equal(lab.run('carton', ['delete', id]).status, 0);
+    assert.deepEqual(lab.leaks('carton', id, b), []);
+  });
+
+  test('startContainer can read /proc/self (it runs in the container\'s pid namespace, whose /proc is mounted)', { todo: 'not entered: nsenter -p forks, and a timed-out hook\'s orphan would keep the pid namespace (and the failed container) alive until the host init reaps it; needs the init (or a subreaper) to run the hook' }, () => {
+    assert.ok(seen.byName, 'the lifecycle test ran');
+    assert.deepEqual(seen.byName!.startContainer, seen.containerNs);
   });
 });
 
