@@ -50,7 +50,8 @@ describe('events', () => {
     assert.ok(ev.data.cpu.usage.total > 0);
     assert.equal(ev.data.cpu.usage.percpu.length, fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length);
     assert.ok(ev.data.memory.usage.usage > 0);
-    assert.equal(ev.data.pids.current, 1);
+    // At least the sleep; a just-exited helper can stay charged until the host's init reaps it.
+    assert.ok(ev.data.pids.current >= 1 && ev.data.pids.current <= 2, `pids.current ${ev.data.pids.current}`);
     if (!RUNC_AVAILABLE) return;
     const rc = startDetached('ev-stats-runc', ['sleep', '60'], 'runc');
     const rr = lab.run('runc', ['events', '--stats', rc.id]);
