@@ -32,17 +32,11 @@ const TAG = 'v1';
 const LAYERS = 5;
 const LAYER_MB = 40;
 
-interface RegistryKit {
-  startRegistry(): Promise<{ host: string; stop(): Promise<void> }>;
-}
-interface BuilderKit {
-  OciLayout: new (dir: string) => unknown;
-  buildBenchImage(layout: unknown, tag: string, opts: { layers?: number; layerMB?: number }): unknown;
-  skopeoPush(layoutDir: string, tag: string, dest: string): Promise<void>;
-}
+type Harness = typeof import('../test/registry/harness');
+type Builder = typeof import('../test/registry/image-builder');
 
 /** The test registry kit, compiled beside us (dist/test/registry). */
-function kit(): { harness: RegistryKit; builder: BuilderKit } {
+function kit(): { harness: Harness; builder: Builder } {
   const dir = path.join(__dirname, '..', 'test', 'registry');
   return { harness: require(path.join(dir, 'harness.js')), builder: require(path.join(dir, 'image-builder.js')) };
 }
@@ -50,7 +44,7 @@ function kit(): { harness: RegistryKit; builder: BuilderKit } {
 const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** Build the bench image once; a layout whose index.json names the tag is reused. */
-function ensureImage(builder: BuilderKit): void {
+function ensureImage(builder: Builder): void {
   const index = path.join(layoutDir, 'index.json');
   const marker = path.join(layoutDir, `built-${LAYERS}x${LAYER_MB}`);
   if (fs.existsSync(index) && fs.existsSync(marker)) return;
