@@ -9,6 +9,7 @@ bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 results=$(mktemp -d /tmp/carton-test-results.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 status=0
+bash scripts/leaks.sh --save "$results/leaks-before"
 run_lane() { # name, then node --test arguments
   local name=$1; shift
   echo "=== $name"
@@ -26,7 +27,7 @@ if [ "${CARTON_SKIP_V2VM:-}" != 1 ] && [ -x scripts/v2vm/run.sh ]; then
 fi
 
 echo "=== leak check"
-if ! bash scripts/leaks.sh; then status=1; fi
+if ! bash scripts/leaks.sh --since "$results/leaks-before"; then status=1; fi
 
 pass=0; fail=0; skip=0
 for f in "$results"/*.tap; do
