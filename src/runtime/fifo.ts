@@ -3,7 +3,6 @@
  * for writing; `start` opens it for reading, reads the byte the init writes, and
  * removes it. Its presence is also what tells "created" from "running".
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 import { addon } from './deps';
@@ -22,7 +21,7 @@ export function makeFifo(path: string): void {
     return;
   }
   // Node has no mkfifo(3); the coreutils tool costs one fork, only on create.
-  const res = spawnSync('mkfifo', ['-m', '0622', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const res = (require('child_process') as typeof import('child_process')).spawnSync('mkfifo', ['-m', '0622', path], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (res.status !== 0) {
     throw new CartonError('EKERNEL', `mkfifo ${path}: ${res.stderr?.toString().trim() || res.error?.message}`);
   }

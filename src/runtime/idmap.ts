@@ -13,7 +13,6 @@
  * The decision is pure (chooseIdMapWriters) so the plan knows before the init
  * starts whether setgroups(2) will be allowed inside.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 import type { LinuxIDMapping } from '../oci/spec';
@@ -141,7 +140,7 @@ export function checkSubIdCoverage(
 export type HelperRunner = (file: string, args: string[]) => { status: number | null; stderr: string; error?: Error };
 
 const runHelper: HelperRunner = (file, args) => {
-  const r = spawnSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  const r = (require('child_process') as typeof import('child_process')).spawnSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
   return { status: r.status, stderr: String(r.stderr ?? ''), error: r.error };
 };
 
