@@ -170,6 +170,10 @@ if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // Done: exit now rather than when the event loop drains by itself, which after a run
+      // (V8's background compile jobs, the init's socket and reaping) costs ~4 ms of CPU.
+      // Output is written synchronously (out.ts), so nothing is cut short.
+      process.exit(code);
     },
     (err) => {
       stderr(`carton-runtime: ${String(err)}\n`);
