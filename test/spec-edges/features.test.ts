@@ -80,7 +80,7 @@ describe('features', () => {
     inside.forEach((ns, i) => assert.notEqual(ns, outside[i], `${ns} is the host's`));
   });
 
-  test('capabilities: every name the runtime accepts (CAP_CHOWN … CAP_CHECKPOINT_RESTORE), each accepted in a bounding set', { todo: 'features lists "capabilities": [] — capabilityNames() in src/cli/runtime/features.ts looks for an object/Map, but src/plan/capabilities.ts exports the array CAPABILITY_NAMES' }, () => {
+  test('capabilities: every name the runtime accepts (CAP_CHOWN … CAP_CHECKPOINT_RESTORE), each accepted in a bounding set', () => {
     assert.ok(f.linux.capabilities.length >= 41, `${f.linux.capabilities.length} capabilities`);
     assert.equal(f.linux.capabilities[0], 'CAP_CHOWN');
     assert.ok(f.linux.capabilities.includes('CAP_CHECKPOINT_RESTORE'));
@@ -134,7 +134,7 @@ describe('features', () => {
     assert.equal(out, 'ok\n');
   });
 
-  test('mountOptions: each listed option is one the runtime knows (no fs data), and each it knows is listed', { todo: 'features.mountOptions misses options the parser accepts (rrw, rnosuid … rnostrictatime, iversion, loud, silent, tmpcopyup); derive the list from src/plan/mount-options tables' }, () => {
+  test('mountOptions: each listed option is one the runtime knows (no fs data), and each it knows is listed', () => {
     const known = (o: string): boolean => {
       const p = parseMountOptions([o]);
       return p.data === '' && p.unsupported.length === 0;
@@ -157,7 +157,7 @@ describe('features', () => {
     assert.deepEqual(lab.leaks('carton', id, b), []);
   });
 
-  test('apparmor: the runtime applies process.apparmorProfile, so it says enabled (irrespective of the host, per the spec)', { todo: 'features says apparmor.enabled false although the runtime applies the profile where the host has AppArmor (host-facts apparmorEnabled)' }, () => {
+  test('apparmor: the runtime applies process.apparmorProfile, so it says enabled (irrespective of the host, per the spec)', () => {
     assert.equal(f.linux.apparmor.enabled, true);
   });
 

@@ -1,4 +1,6 @@
 /** carton-runtime features: the runtime-spec features document for what this runtime supports. */
+import { CAPABILITY_NAMES } from '../../plan/capabilities';
+import { KNOWN_MOUNT_OPTIONS } from '../../plan/mount-options';
 import { stdout } from './out';
 import { Globals, parseCommand } from './globals';
 
@@ -24,18 +26,15 @@ export function main(argv: string[], _g: Globals): number {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.2.0',
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
-    mountOptions: [
-      'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'lazytime', 'mand', 'noatime', 'nodev',
-      'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private',
-      'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rro', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'slave',
-      'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
-    ],
+    mountOptions: [...KNOWN_MOUNT_OPTIONS],
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
-      capabilities: capabilityNames(),
+      capabilities: [...CAPABILITY_NAMES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
       seccomp,
-      apparmor: { enabled: false },
+      // The spec asks whether the runtime supports it, not the host: process.apparmorProfile
+      // is applied wherever the host has AppArmor (and skipped where it has not).
+      apparmor: { enabled: true },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
@@ -44,17 +43,4 @@ export function main(argv: string[], _g: Globals): number {
   };
   stdout(`${JSON.stringify(doc, null, 4)}\n`);
   return 0;
-}
-
-function capabilityNames(): string[] {
-  try {
-    const c = require('../../plan/capabilities') as Record<string, unknown>;
-    for (const v of Object.values(c)) {
-      if (v && typeof v === 'object' && !Array.isArray(v) && 'CAP_CHOWN' in (v as object)) return Object.keys(v as object);
-      if (v instanceof Map && v.has('CAP_CHOWN')) return [...v.keys()] as string[];
-    }
-  } catch {
-    /* fall through */
-  }
-  return [];
 }
