@@ -37,7 +37,13 @@ export function startContainer(root: string | undefined, id: string, warn: (m: s
   try {
     // startContainer hooks run before the user's process, in the container's mount
     // namespace; the container is still held at exec.fifo, so this is that moment.
-    runHooks(record.config.hooks, 'startContainer', stateJson(record, 'created'), { enterMountNsOf: record.pid });
+    try {
+      runHooks(record.config.hooks, 'startContainer', stateJson(record, 'created'), { enterMountNsOf: record.pid });
+    } catch (err) {
+      // The spec: a failed startContainer hook stops the container (it never runs the process).
+      signalProcess(record.pid, 9);
+      throw err;
+    }
     releaseFifo(store.fifoPath(id), record.pid, record.pidStartTime);
     record.started = true;
     store.save(record);
@@ -62,7 +68,9 @@ export async function killContainer(root: string | undefined, id: string, signal
   const { record, status } = loadContainer(root, id);
   if (opts.all) {
     const pids = await cgroupPids(record);
-    if (pids.length === 0 && status === 'stopped') throw new CartonError('ESTATE', 'container not running');
+    // Nothing left to signal is not an error with --all (runc: "no error is returned if the
+    // container is stopped"); engines send it to make sure everything is gone.
+    if (pids.length === 0 && status === 'stopped') return;
     const cg = cgroupsFromState(record.cgroupPaths);
     // A frozen task only takes the signal once thawed: freeze, signal all, thaw (like runc).
     if (status === 'paused' || signal === 9) await tryCall(() => cg.freeze());

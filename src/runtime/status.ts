@@ -12,8 +12,9 @@ import type { ContainerRecord, StateStore } from './store';
 export function deriveStatus(store: StateStore, rec: ContainerRecord): ContainerStatus {
   if (!rec.pid) return 'creating';
   if (!isSameLiveProcess(rec.pid, rec.pidStartTime)) return 'stopped';
-  if (fs.existsSync(store.fifoPath(rec.id))) return 'created';
+  // Frozen first: a created container can be paused too (runc), and must then say so.
   if (isFrozen(rec.cgroupPaths)) return 'paused';
+  if (fs.existsSync(store.fifoPath(rec.id))) return 'created';
   return 'running';
 }
 
