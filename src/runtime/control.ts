@@ -1,19 +1,19 @@
 /** pause, resume, update, stats: operations on a live container's cgroup. */
 import { CartonError } from '../common/errors';
 import type { LinuxResources } from '../oci/spec';
-import { cgroupsFromState } from './deps';
+import { cgroupsForRecord } from './rootless-cgroups';
 import { loadContainer } from './lifecycle';
 
 export async function pauseContainer(root: string | undefined, id: string): Promise<void> {
   const { record, status } = loadContainer(root, id);
   if (status !== 'running' && status !== 'created') throw new CartonError('ESTATE', `container not running: ${id} is ${status}`);
-  await cgroupsFromState(record.cgroupPaths).freeze();
+  await cgroupsForRecord(record).freeze();
 }
 
 export async function resumeContainer(root: string | undefined, id: string): Promise<void> {
   const { record, status } = loadContainer(root, id);
   if (status !== 'paused') throw new CartonError('ESTATE', `container not paused: ${id} is ${status}`);
-  await cgroupsFromState(record.cgroupPaths).thaw();
+  await cgroupsForRecord(record).thaw();
 }
 
 /** Apply new limits and remember them, so a later `update` or `events` sees the current values. */
@@ -22,7 +22,7 @@ export async function updateContainer(root: string | undefined, id: string, reso
   if (status === 'stopped') throw new CartonError('ESTATE', `cannot update a stopped container: ${id}`);
   const lock = store.lock(id);
   try {
-    await cgroupsFromState(record.cgroupPaths).update(resources);
+    await cgroupsForRecord(record).update(resources);
     const linux = (record.config.linux ??= {});
     const cur = (linux.resources ??= {});
     for (const [k, v] of Object.entries(resources) as [keyof LinuxResources, unknown][]) {
@@ -41,7 +41,7 @@ export async function updateContainer(root: string | undefined, id: string, reso
 export async function containerStats(root: string | undefined, id: string): Promise<unknown> {
   const { record, status } = loadContainer(root, id);
   if (status === 'stopped') throw new CartonError('ESTATE', `container not running: ${id}`);
-  return await cgroupsFromState(record.cgroupPaths).stats();
+  return await cgroupsForRecord(record).stats();
 }
 
 /** Sizes as runc's update takes them: bytes, or with a k/m/g/t suffix (powers of 1024); -1 is unlimited. */

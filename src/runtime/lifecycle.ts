@@ -5,6 +5,7 @@
 import { CartonError } from '../common/errors';
 import type { ContainerStatus } from '../oci/spec';
 import { cgroupsFromState } from './deps';
+import { cgroupsForRecord } from './rootless-cgroups';
 import { releaseFifo } from './fifo';
 import { runHooks, runHooksWarnOnly } from './hooks';
 import { isSameLiveProcess, signalProcess, waitGone } from './proc';
@@ -140,7 +141,8 @@ export async function destroyContainer(
 
 export async function cgroupPids(record: ContainerRecord): Promise<number[]> {
   try {
-    return await cgroupsFromState(record.cgroupPaths).pids();
+    // A rootless container made without cgroups: its pid namespace lists its processes.
+    return await cgroupsForRecord(record).pids();
   } catch {
     return [];
   }

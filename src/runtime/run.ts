@@ -67,7 +67,14 @@ export async function runContainer(opts: RunOptions): Promise<number> {
       await destroyContainer(store, record, 'stopped', warn);
       throw err;
     }
-    const code = exitCodeOf(await init.exit);
+    let code: number;
+    try {
+      code = exitCodeOf(await init.exit);
+    } catch (err) {
+      // A failure after READY (user, capabilities, exec): the container never ran, so it goes too.
+      if (!opts.keep) await destroyContainer(store, record, 'stopped', warn);
+      throw err;
+    }
     trace('run: container exited');
     record.exitStatus = code;
     if (opts.keep) {
