@@ -13,7 +13,7 @@ list() {
   # Our own ancestors (the test run, CI) may mention carton in their paths: not leaks.
   local ancestors=" " pid=$$
   while [ "$pid" -gt 1 ] 2>/dev/null; do ancestors+="$pid "; pid=$(awk '{print $4}' /proc/$pid/stat 2>/dev/null || echo 1); done
-  ps -eo pid=,args= | sed 's/^ *//' | grep -iE 'carton' | grep -vE 'grep|leaks.sh' | while read -r p; do
+  ps -eo pid=,args= | sed 's/^ *//' | grep -iE 'carton' | grep -vE 'grep|leaks.sh|leaks-before' | while read -r p; do
     case "$ancestors" in *" ${p%% *} "*) continue ;; esac
     echo "process $p"
   done

@@ -35,7 +35,9 @@ describe('fork bomb under pids.limit', () => {
     assert.match(out, /^fork errno=EAGAIN after=\d+$/m, out);
     const cg = path.join('/sys/fs/cgroup/pids', b.id);
     assert.equal(fs.readFileSync(path.join(cg, 'pids.max'), 'utf8').trim(), '64');
-    assert.equal(Number(fs.readFileSync(path.join(cg, 'pids.current'), 'utf8')), 64);
+    // At the limit, never past it: a bomb child that just failed to fork may be exiting.
+    const current = Number(fs.readFileSync(path.join(cg, 'pids.current'), 'utf8'));
+    assert.ok(current <= 64 && current >= 56, `pids.current ${current}`);
     assert.match(fs.readFileSync(path.join(cg, 'pids.events'), 'utf8'), /^max [1-9]\d*$/m);
     assert.ok(host.runs >= 3 && host.worstMs < HOST_WORST_MS, `host probe: ${JSON.stringify(host)}`);
   });
