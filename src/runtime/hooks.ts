@@ -46,9 +46,12 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
   let argv = args.slice(1);
   let argv0 = args[0];
   if (opts.enterMountNsOf) {
-    // nsenter resolves the hook path inside the container's mount namespace, as the spec asks.
+    // "In the container namespace": its mounts (the hook path resolves there, as the spec asks),
+    // network, uts, ipc and cgroup namespaces. Not its pid namespace: nsenter would fork into
+    // it, and a killed hook's zombie would then hold the namespace (and the failed container's
+    // teardown) until the host's init reaps it.
     file = 'nsenter';
-    argv = ['-t', String(opts.enterMountNsOf), '-m', '--', hook.path, ...args.slice(1)];
+    argv = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '--', hook.path, ...args.slice(1)];
     argv0 = 'nsenter';
   }
   // Loaded here, not at the top: child_process costs ~3 ms of start-up and most containers have no hooks.
@@ -60,7 +63,17 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
     killSignal: 'SIGKILL',
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 1 << 20,
-  });
+    // With a timeout, its own process group, so the kill takes the hook's children too
+    // (spawnSync kills only the pid it started).
+    detached: hook.timeout !== undefined,
+  } as import('child_process').SpawnSyncOptions);
+  if (res.error && (res.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' && res.pid) {
+    try {
+      process.kill(-res.pid, 'SIGKILL');
+    } catch {
+      /* the whole group is gone already */
+    }
+  }
   const output = (): string => {
     const out = [res.stdout?.toString().trim(), res.stderr?.toString().trim()].filter(Boolean).join('; ');
     return out ? `: ${out}` : '';

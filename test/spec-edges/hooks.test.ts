@@ -135,12 +135,12 @@ describe('hooks: moment, state on stdin, namespace', () => {
 });
 
 describe('hooks in the container namespace', () => {
-  test('createContainer shares the container\'s network, uts and ipc namespaces too, not only its mounts', { todo: 'src/runtime/hooks.ts enters only the mount namespace (nsenter -m); runc runs these hooks from the container init, in its namespaces: add -u -i -n -C' }, () => {
+  test('createContainer shares the container\'s network, uts and ipc namespaces too, not only its mounts', () => {
     assert.ok(seen.byName, 'the lifecycle test ran');
     assert.deepEqual(seen.byName!.createContainer, seen.containerNs);
   });
 
-  test('startContainer sees the container\'s hostname and network (uts, net)', { todo: 'src/runtime/hooks.ts enters only the mount namespace (nsenter -m)' }, () => {
+  test('startContainer sees the container\'s hostname and network (uts, net)', () => {
     const id = lab.id('sc-ns');
     const b = lab.bundle(id, ['true'], (s) => {
       s.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'hostname > /tmp/sc-uts; ip -o link | cut -d: -f2 > /tmp/sc-net'] }] };
