@@ -24,7 +24,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const id = p.positionals[0];
   const print = async (): Promise<void> => {
     const data = await containerStats(g.root, id);
-    stdout(`${JSON.stringify({ type: 'stats', id, data })}\n`);
+    stdout(`${statsJson({ type: 'stats', id, data })}\n`);
   };
   if (p.values.stats) {
     await print();
@@ -55,4 +55,16 @@ function parseDuration(text: string): number {
   const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   if (n <= 0) throw new CartonError('EINVAL_CONFIG', `--interval (${text}): must be positive`);
   return n;
+}
+
+/**
+ * JSON with integers past 2^53 written digit for digit, as Go prints uint64: the kernel's
+ * "unlimited" (2^63 - 4096) is exact as a double, but JS would print it as 9223372036854772000.
+ */
+export function statsJson(value: unknown): string {
+  const mark = '\u0000u64:';
+  const text = JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'number' && Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER ? `${mark}${BigInt(v)}` : v,
+  );
+  return text.replace(/"\\u0000u64:(-?\d+)"/g, '$1');
 }
