@@ -196,6 +196,9 @@ static int exe_attack(int seconds)
 							;
 						else if (strstr(cmd, "carton-evil"))
 							;
+						else if (cn <= 0)
+							; /* gone meanwhile (no memory left to name it): an evil-script
+							   * process exits at once; nothing was read from a live init */
 						else
 							printf("memory-readable %d %s (%s)\n", pid, t2, cmd);
 					}
