@@ -7,6 +7,8 @@ import { spawn, spawnSync, SpawnSyncOptions } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
+import type { Spec } from '../../src/oci/spec';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const BIN = path.join(REPO, 'bin', 'carton-runtime');
@@ -128,4 +130,38 @@ let counter = 0;
 /** A container id unique to this process and test: carton-test-<pid>-<n>-<label>. */
 export function newId(label: string): string {
   return `carton-test-${process.pid}-${++counter}-${label}`;
+}
+
+/**
+ * The state root of one test file plus every bundle and container id it makes;
+ * `after(() => fx.cleanup())` force-deletes the containers and removes it all.
+ */
+export function runtimeFixture() {
+  const root = makeRoot();
+  const bundles: string[] = [];
+  const ids: string[] = [];
+  const keep = (bundle: string): string => {
+    bundles.push(bundle);
+    return bundle;
+  };
+  return {
+    root,
+    keep,
+    /** A busybox bundle running `args`, with `mutate` applied to the minimal spec. */
+    bundleFor(args: string[], mutate: (s: Spec) => void = () => {}): string {
+      const spec = minimalSpec(args);
+      mutate(spec);
+      return keep(makeBundle(spec));
+    },
+    id(label: string): string {
+      const i = newId(label);
+      ids.push(i);
+      return i;
+    },
+    cleanup(): void {
+      for (const id of ids) forceCleanup(root, id);
+      for (const b of bundles) removeBundle(b);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
 }

@@ -7,32 +7,20 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
-import { forceCleanup, leftovers, makeRoot, newId, runtimeDetached, runtimeSync } from './helpers';
+import { leftovers, runtimeDetached, runtimeFixture, runtimeSync } from './helpers';
+import { makeBundle, minimalSpec } from '../helpers/busybox';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
 
 function bundle(args: string[], uid = 0): string {
   const spec = minimalSpec(args);
   spec.process!.user = { uid, gid: uid };
   const b = makeBundle(spec);
-  bundles.push(b);
-  return b;
+  return fx.keep(b);
 }
-
-function id(label: string): string {
-  const i = newId(label);
-  ids.push(i);
-  return i;
-}
+const id = fx.id;
 
 test('run: HOME comes from /etc/passwd of the rootfs', () => {
   const r = runtimeSync(root, ['run', '-b', bundle(['sh', '-c', 'echo "home=$HOME"']), id('home-root')]);

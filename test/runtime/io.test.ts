@@ -10,34 +10,14 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
-import type { Spec } from '../../src/oci/spec';
 import { addon } from '../../src/native/addon';
-import { BIN, forceCleanup, leftovers, makeRoot, newId, runtimeDetached, runtimeSync, stateOf, waitFor } from './helpers';
+import { BIN, leftovers, runtimeDetached, runtimeFixture, runtimeSync, stateOf, waitFor } from './helpers';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-function bundleFor(args: string[], mutate: (s: Spec) => void = () => {}): string {
-  const spec = minimalSpec(args);
-  mutate(spec);
-  const b = makeBundle(spec);
-  bundles.push(b);
-  return b;
-}
-
-function id(label: string): string {
-  const i = newId(label);
-  ids.push(i);
-  return i;
-}
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
+const bundleFor = fx.bundleFor;
+const id = fx.id;
 
 describe('stdio and fds', () => {
   test('stdin is piped through run', () => {

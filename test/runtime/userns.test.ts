@@ -3,19 +3,13 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
 import type { Spec } from '../../src/oci/spec';
-import { forceCleanup, leftovers, makeRoot, newId, runtimeSync } from './helpers';
+import { leftovers, runtimeFixture, runtimeSync } from './helpers';
+import { makeBundle, minimalSpec } from '../helpers/busybox';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
 
 function usernsBundle(args: string[], mutate: (s: Spec) => void = () => {}): string {
   const spec = minimalSpec(args);
@@ -25,14 +19,12 @@ function usernsBundle(args: string[], mutate: (s: Spec) => void = () => {}): str
   mutate(spec);
   const b = makeBundle(spec);
   fs.chmodSync(b, 0o755); // the mapped root must be able to reach its rootfs
-  bundles.push(b);
-  return b;
+  return fx.keep(b);
 }
 
 test('a container in a new user namespace is root inside, 100000 outside', () => {
   const b = usernsBundle(['sh', '-c', 'id -u; cat /proc/self/uid_map; touch /tmp/made-inside']);
-  const id = newId('userns');
-  ids.push(id);
+  const id = fx.id('userns');
   const r = runtimeSync(root, ['run', '-b', b, id]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^0\n\s+0\s+100000\s+65536\n$/);
@@ -47,8 +39,7 @@ test('overlapping id mappings are refused before anything is made', () => {
       { containerID: 500, hostID: 200000, size: 1000 },
     ];
   });
-  const id = newId('overlap');
-  ids.push(id);
+  const id = fx.id('overlap');
   const r = runtimeSync(root, ['run', '-b', b, id]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /linux\.uidMappings/);
