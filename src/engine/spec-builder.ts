@@ -11,7 +11,7 @@ import {
   DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, defaultMounts, effectiveCaps,
 } from './defaults';
 import type { RunOptions, UserMount } from './run-options';
-import { seccompForCaps } from './seccomp-caps';
+import { seccompForCaps } from '../seccomp/seccomp-caps';
 import type { ResolvedUser } from './user';
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
