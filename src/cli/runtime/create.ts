@@ -1,17 +1,12 @@
 /** carton-runtime create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID */
 import type { FlagSpec } from '../args';
 import { createContainer } from '../../runtime/create';
+import { CONTAINER_FLAGS } from './container-flags';
 import { Globals, parseCommand } from './globals';
 import { logDebug, logNotice, logWarn } from './log';
 
-export const CREATE_FLAGS: FlagSpec[] = [
-  { name: 'bundle', short: 'b', type: 'string', value: 'DIR', help: 'path to the root of the bundle directory (default: current directory)' },
-  { name: 'console-socket', type: 'string', value: 'PATH', help: 'unix socket that receives the pty master of a container with a terminal' },
-  { name: 'pid-file', type: 'string', value: 'FILE', help: "file to write the container process's pid to" },
-  { name: 'no-pivot', type: 'bool', help: 'do not use pivot_root to jail the process inside the rootfs (MS_MOVE + chroot)' },
-  { name: 'no-new-keyring', type: 'bool', help: 'do not create a new session keyring for the container' },
-  { name: 'preserve-fds', type: 'number', value: 'N', default: 0, help: 'pass N additional file descriptors (3 … 3+N-1) to the container' },
-];
+/** create has no flags beyond the shared container ones. */
+export const CREATE_FLAGS: FlagSpec[] = [...CONTAINER_FLAGS];
 
 export async function main(argv: string[], g: Globals): Promise<number> {
   const p = parseCommand({ name: 'create', usage: '[command options] <container-id>', flags: CREATE_FLAGS, minArgs: 1, maxArgs: 1 }, argv);

@@ -1,12 +1,12 @@
 /** carton-runtime run [--bundle DIR] [--detach] [--keep] [--pid-file F] [--console-socket S] ID */
 import type { FlagSpec } from '../args';
 import { runContainer } from '../../runtime/run';
-import { CREATE_FLAGS } from './create';
+import { CONTAINER_FLAGS } from './container-flags';
 import { Globals, parseCommand } from './globals';
 import { logDebug, logNotice, logWarn } from './log';
 
 const FLAGS: FlagSpec[] = [
-  ...CREATE_FLAGS,
+  ...CONTAINER_FLAGS,
   { name: 'detach', short: 'd', type: 'bool', help: 'detach from the container process' },
   { name: 'keep', type: 'bool', help: 'keep the container state after it exits (foreground only)' },
 ];
