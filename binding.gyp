@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "carton",
-      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c", "native/addon/spawn.c"],
+      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c", "native/addon/spawn.c", "native/common/scm.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"]
     },
     {
@@ -16,7 +16,8 @@
         "native/init/mounts.c",
         "native/init/process.c",
         "native/init/security.c",
-        "native/init/exec.c"
+        "native/init/exec.c",
+        "native/common/scm.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
       "ldflags": ["-static"]

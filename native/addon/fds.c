@@ -1,5 +1,6 @@
 /* File descriptors over unix sockets (SCM_RIGHTS) and terminal sizing. */
 #include "addon.h"
+#include "../common/scm.h"
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -19,25 +20,7 @@ napi_value js_send_fd(napi_env env, napi_callback_info info)
 	napi_typeof(env, argv[2], &t);
 	if (t != napi_undefined && t != napi_null && arg_buffer(env, argv[2], &data, &len))
 		return NULL;
-	char zero = 0;
-	struct iovec iov = { .iov_base = len ? data : &zero, .iov_len = len ? len : 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	int f = (int)fd;
-	memcpy(CMSG_DATA(c), &f, sizeof(int));
-	ssize_t r;
-	do
-		r = sendmsg((int)sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
+	if (send_fd((int)sock, (int)fd, data, len) < 0)
 		return throw_errno(env, errno, "sendmsg", NULL);
 	return undefined(env);
 }
