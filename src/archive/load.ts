@@ -16,7 +16,8 @@ import { chainId, isDigest } from '../layer/chain';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../storage/image-types';
 import { MEDIA } from '../storage/image-types';
 import type { ImageLayerRef, ImageRecord, Store } from '../storage/store';
-import { ArchiveSource, DirArchive, sniffFile, TarArchive } from './source';
+import { detectCompression } from '../layer/decompress';
+import { ArchiveSource, DirArchive, TarArchive } from './source';
 
 export interface LoadOptions {
   /** Platform to pick from multi-platform OCI indexes (default linux/<host arch>). */
@@ -48,7 +49,7 @@ export async function loadArchive(store: Store, file: string, opts: LoadOptions 
     if (st.isDirectory()) src = new DirArchive(file, label);
     else {
       let tarFile = file;
-      const kind = sniffFile(file);
+      const kind = detectCompression(file);
       if (kind !== 'none') {
         const dir = store.tempDir('load');
         cleanup.push(dir);

@@ -184,17 +184,3 @@ export class DirArchive implements ArchiveSource {
     }
   }
 }
-
-/** Compression of a file by magic bytes (archives may be gzip/zstd-compressed tars). */
-export function sniffFile(file: string): 'gzip' | 'zstd' | 'none' {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const n = fs.readSync(fd, b, 0, 4, 0);
-    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (n >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
-  } finally {
-    fs.closeSync(fd);
-  }
-}

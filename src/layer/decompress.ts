@@ -10,14 +10,13 @@ import { CartonError } from '../common/errors';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
+/** Compression of the file at `file` from its magic bytes; a missing or unreadable file throws. */
 export function detectCompression(file: string): Compression {
   const fd = fs.openSync(file, 'r');
   try {
     const head = Buffer.alloc(4);
     const n = fs.readSync(fd, head, 0, 4, 0);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-    if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
+    return compressionOf(head.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }
