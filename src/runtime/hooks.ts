@@ -9,7 +9,7 @@ import type { Hook, Hooks } from '../oci/spec';
 export type HookKind = keyof Hooks;
 
 export interface HookRunOptions {
-  /** Run inside this process's mount namespace (createContainer, startContainer). */
+  /** Run inside this process's namespaces (mount, pid, net, uts, ipc, cgroup): createContainer, startContainer. */
   enterMountNsOf?: number;
 }
 
@@ -20,7 +20,7 @@ export function runHooks(hooks: Hooks | undefined, kind: HookKind, state: object
   list.forEach((hook, i) => runHook(hook, `hooks.${kind}[${i}]`, input, opts));
 }
 
-/** Run hooks and report failures as warnings only (poststop: the container is gone anyway). */
+/** Run every hook of `kind`, a failure being a warning only (poststart, poststop: the spec says the rest go on). */
 export function runHooksWarnOnly(hooks: Hooks | undefined, kind: HookKind, state: object, warn: (msg: string) => void): void {
   const list = hooks?.[kind] ?? [];
   const input = JSON.stringify(state);
@@ -47,11 +47,12 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
   let argv0 = args[0];
   if (opts.enterMountNsOf) {
     // "In the container namespace": its mounts (the hook path resolves there, as the spec asks),
-    // network, uts, ipc and cgroup namespaces. Not its pid namespace: nsenter would fork into
-    // it, and a killed hook's zombie would then hold the namespace (and the failed container's
-    // teardown) until the host's init reaps it.
+    // pid, network, uts, ipc and cgroup namespaces. Joining a pid namespace only places the
+    // joiner's children in it, so nsenter forks the hook there (its pid and /proc/self are the
+    // container's). On a timeout the whole process group, nsenter and the hook, is killed; the
+    // hook's zombie then goes to the host's init, which reaps it, and the container can exit.
     file = 'nsenter';
-    argv = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '--', hook.path, ...args.slice(1)];
+    argv = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '-p', '--', hook.path, ...args.slice(1)];
     argv0 = 'nsenter';
   }
   // Loaded here, not at the top: child_process costs ~3 ms of start-up and most containers have no hooks.

@@ -51,14 +51,9 @@ export function startContainer(root: string | undefined, id: string, warn: (m: s
   } finally {
     lock.release();
   }
-  try {
-    runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
-  } catch (err) {
-    // A failed poststart is the container's failure: stop it, as the spec asks.
-    signalProcess(record.pid, 9);
-    throw err;
-  }
-  void warn;
+  // The spec: a failing poststart hook is logged as a warning; the remaining hooks and
+  // the lifecycle go on as if it had succeeded (the container keeps running).
+  runHooksWarnOnly(record.config.hooks, 'poststart', stateJson(record, 'running'), warn);
 }
 
 export interface KillOptions {

@@ -9,7 +9,7 @@ import type { ConsoleReceiver } from './console';
 // console (net, tty) is loaded only for a terminal: most runs do not pay for it.
 const consoleModule = (): typeof import('./console') => require('./console') as typeof import('./console');
 import { createContainer, CreateOptions } from './create';
-import { runHooks } from './hooks';
+import { runHooksWarnOnly } from './hooks';
 import { destroyContainer, startContainer } from './lifecycle';
 import { signalProcess } from './proc';
 import { stateJson } from './status';
@@ -59,14 +59,8 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     containerPid = record.pid;
     for (const s of pending.splice(0)) signalProcess(containerPid, s);
     if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);
-    try {
-      runHooks(record.config.hooks, 'poststart', stateJson(record, 'running'));
-    } catch (err) {
-      signalProcess(record.pid, 9);
-      await init.exit.catch(() => undefined);
-      await destroyContainer(store, record, 'stopped', warn);
-      throw err;
-    }
+    // A failing poststart hook is a warning only (spec): the others run, the container goes on.
+    runHooksWarnOnly(record.config.hooks, 'poststart', stateJson(record, 'running'), warn);
     let code: number;
     try {
       code = exitCodeOf(await init.exit);
