@@ -131,6 +131,19 @@ describe('update', () => {
       [['update', '--pids-limit', 'x', c.id], undefined, /--pids-limit/],
       [['update', '-r', '-', c.id], '{"memory": ', /--resources \(-\): invalid JSON/],
       [['update', '-r', '/nonexistent/carton-test.json', c.id], undefined, /--resources \(\/nonexistent\/carton-test\.json\): .*no such file or directory/],
+      // Wrong JSON types are refused before anything is written (they used to reach the files as NaN),
+      // even when a valid field comes first in the same document.
+      [['update', '-r', '-', c.id], '{"memory":{"limit":"abc"}}', /--resources \(-\): memory\.limit: expected an integer, got "abc"/],
+      [['update', '-r', '-', c.id], '{"pids":{"limit":50},"memory":{"limit":"abc"}}', /memory\.limit: expected an integer, got "abc"/],
+      [['update', '-r', '-', c.id], '{"pids":{"limit":true}}', /--resources \(-\): pids\.limit: expected an integer, got true/],
+      [['update', '-r', '-', c.id], '{"cpu":{"shares":1.5,"quota":"x"}}', /cpu\.shares: expected an integer, got 1\.5/],
+      [['update', '-r', '-', c.id], '{"cpu":{"cpus":0}}', /cpu\.cpus: expected a string, got 0/],
+      [['update', '-r', '-', c.id], '[1]', /--resources \(-\): resources: expected a JSON object/],
+      [['update', '--memory', 'abc', c.id], undefined, /--memory \(abc\): invalid size/],
+      [['update', '--cpu-quota', 'x', c.id], undefined, /invalid value "x" for flag --cpu-quota: must be a number/],
+      [['update', '--pids-limit', '-x', c.id], undefined, /invalid value "-x" for flag --pids-limit: must be a number/],
+      [['update', '--cpu-shares', '1.5', c.id], undefined, /--cpu-shares: expected an integer, got 1\.5/],
+      [['update', '--pids-limit', '-5', c.id], undefined, /--pids-limit: must be at least -1, got -5/],
     ];
     for (const [args, input, pattern] of cases) {
       const r = lab.run('carton', args, input);
@@ -140,6 +153,8 @@ describe('update', () => {
     assert.equal(cg('cpuset', c.id, 'cpuset.cpus'), '0');
     assert.equal(cg('memory', c.id, 'memory.limit_in_bytes'), String(96 << 20));
     assert.equal(cg('pids', c.id, 'pids.max'), '88');
+    assert.equal(cg('cpu', c.id, 'cpu.shares'), '256');
+    assert.equal(cg('cpu', c.id, 'cpu.cfs_quota_us'), '20000');
     assert.equal(lab.state('carton', c.id).status, 'running');
   });
 

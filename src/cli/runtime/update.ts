@@ -4,6 +4,7 @@ import type { FlagSpec } from '../args';
 import { CartonError } from '../../common/errors';
 import type { LinuxResources } from '../../oci/spec';
 import { parseBytes, updateContainer } from '../../runtime/control';
+import { checkUpdateResources, integerFlag } from '../../runtime/update-resources';
 import { Globals, parseCommand } from './globals';
 
 const FLAGS: FlagSpec[] = [
@@ -35,30 +36,39 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     } catch (err) {
       throw new CartonError('ENOTFOUND', `--resources (${src}): ${(err as Error).message}`);
     }
+    let raw: unknown;
     try {
-      r = JSON.parse(text) as LinuxResources;
+      raw = JSON.parse(text);
     } catch (err) {
       throw new CartonError('EINVAL_CONFIG', `--resources (${src}): invalid JSON: ${(err as Error).message}`);
     }
+    // Every field type-checked before anything is written: "abc" must not reach a cgroup file as NaN.
+    try {
+      r = checkUpdateResources(raw);
+    } catch (err) {
+      throw new CartonError('EINVAL_CONFIG', `--resources (${src}): ${(err as Error).message}`);
+    }
   }
+  // The argument parser accepts any number; cgroup values are whole (-1: unlimited where allowed).
+  const int = (flag: string, min: number): number => integerFlag(flag, v[flag] as number, { min });
   const mem = (flag: string, key: 'limit' | 'reservation' | 'swap'): void => {
     if (v[flag] !== undefined) (r.memory ??= {})[key] = parseBytes(flag, v[flag] as string);
   };
   mem('memory', 'limit');
   mem('memory-reservation', 'reservation');
   mem('memory-swap', 'swap');
-  const cpu = (flag: string, key: 'shares' | 'quota' | 'period' | 'realtimePeriod' | 'realtimeRuntime'): void => {
-    if (v[flag] !== undefined) (r.cpu ??= {})[key] = v[flag] as number;
+  const cpu = (flag: string, key: 'shares' | 'quota' | 'period' | 'realtimePeriod' | 'realtimeRuntime', min: number): void => {
+    if (v[flag] !== undefined) (r.cpu ??= {})[key] = int(flag, min);
   };
-  cpu('cpu-shares', 'shares');
-  cpu('cpu-quota', 'quota');
-  cpu('cpu-period', 'period');
-  cpu('cpu-rt-period', 'realtimePeriod');
-  cpu('cpu-rt-runtime', 'realtimeRuntime');
+  cpu('cpu-shares', 'shares', 0);
+  cpu('cpu-quota', 'quota', -1);
+  cpu('cpu-period', 'period', 0);
+  cpu('cpu-rt-period', 'realtimePeriod', 0);
+  cpu('cpu-rt-runtime', 'realtimeRuntime', -1);
   if (v['cpuset-cpus'] !== undefined) (r.cpu ??= {}).cpus = v['cpuset-cpus'] as string;
   if (v['cpuset-mems'] !== undefined) (r.cpu ??= {}).mems = v['cpuset-mems'] as string;
-  if (v['pids-limit'] !== undefined) r.pids = { limit: v['pids-limit'] as number };
-  if (v['blkio-weight'] !== undefined) r.blockIO = { weight: v['blkio-weight'] as number };
+  if (v['pids-limit'] !== undefined) r.pids = { limit: int('pids-limit', -1) };
+  if (v['blkio-weight'] !== undefined) r.blockIO = { weight: int('blkio-weight', 0) };
   await updateContainer(g.root, p.positionals[0], r);
   return 0;
 }
