@@ -351,6 +351,15 @@ int main(int argc, char **argv)
 		swap_loop(a, b);
 	if (!strcmp(op, "cgroup-escape"))
 		return cgroup_escape();
+	if (!strcmp(op, "syscall")) {
+		/* syscall NR [ARG...]: one raw call, the arguments as full 64-bit values (strtoull base 0) */
+		unsigned long long v[6] = { 0 };
+		for (int i = 0; i < 6 && 3 + i < argc; i++)
+			v[i] = strtoull(argv[3 + i], NULL, 0);
+		char what[64];
+		snprintf(what, sizeof what, "syscall-%s", a);
+		return report(what, syscall(atol(a), v[0], v[1], v[2], v[3], v[4], v[5]));
+	}
 	if (!strcmp(op, "sleep")) {
 		for (;;)
 			pause();
