@@ -2,8 +2,6 @@
  * The host-facing side of preparing a container: generated /etc files, volumes,
  * working directory, seccomp profile, host devices. Kept apart from the pure spec builder.
  */
-import { spawnSync } from 'child_process';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -103,7 +101,7 @@ export function prepareMounts(root: string, rootfs: string, userMounts: UserMoun
       mounts.push(m);
       continue;
     }
-    const name = m.source || crypto.randomBytes(32).toString('hex');
+    const name = m.source || (require('crypto') as typeof import('crypto')).randomBytes(32).toString('hex');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
       throw new CartonError('EINVAL_CONFIG', `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`, { exitCode: 125 });
     }
@@ -127,6 +125,8 @@ export function prepareMounts(root: string, rootfs: string, userMounts: UserMoun
  * so this uses cp -a.
  */
 function copyPreserving(from: string, to: string, target: string): void {
+  // child_process costs ~3 ms to load: only runs that seed a volume pay for it.
+  const { spawnSync } = require('child_process') as typeof import('child_process');
   const res = spawnSync('cp', ['-a', '--', `${from}/.`, to], { encoding: 'utf8' });
   if (res.status !== 0) {
     throw new CartonError('EKERNEL', `volume ${target}: copying the image's content: ${(res.stderr || res.error?.message || '').trim()}`, { exitCode: 125 });

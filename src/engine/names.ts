@@ -2,7 +2,7 @@
  * Container ids (64 hex, like Docker's) and generated names in Docker's
  * `adjective_surname` shape. The word lists are Carton's own.
  */
-import * as crypto from 'crypto';
+import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 
 const ADJECTIVES = [
@@ -22,9 +22,22 @@ const SURNAMES = [
   'somerville', 'stokes', 'tesla', 'thompson', 'turing', 'volta', 'wiles', 'yalow',
 ];
 
-/** A new random container id: 64 lower-case hex characters. */
+/**
+ * A new random container id: 64 lower-case hex characters. Read from the kernel's
+ * random source directly: `require('crypto')` costs ~3 ms of every `carton run`.
+ */
 export function newContainerId(): string {
-  return crypto.randomBytes(32).toString('hex');
+  const bytes = Buffer.alloc(32);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync('/dev/urandom', 'r');
+    if (fs.readSync(fd, bytes, 0, 32, null) === 32) return bytes.toString('hex');
+  } catch {
+    /* no /dev/urandom (a minimal chroot): crypto below */
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return (require('crypto') as typeof import('crypto')).randomBytes(32).toString('hex');
 }
 
 /** A random `adjective_surname`; `taken` lets the caller avoid names in use. */
