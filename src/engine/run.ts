@@ -184,6 +184,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     record.State.FinishedAt = new Date().toISOString();
     if (!o.rm) containers.save(record);
     await undo();
+    trace('engine: cleaned up');
     return code;
   } catch (err) {
     signals.dispose();

@@ -7,6 +7,7 @@ import { CartonError, nodeErrorReason } from '../../common/errors';
 import type { FlagSpec, Parsed } from '../args';
 import { hostCpuCount } from '../../engine/host';
 import { runForeground } from '../../engine/run';
+import { trace } from '../../runtime/trace';
 import {
   RunOptions, applySecurityOpts, expandEnv, parseEnvFile, parseMountFlag, parseNetwork, parseTmpfsFlag, parseVolumeFlag,
 } from '../../engine/run-options';
@@ -98,6 +99,7 @@ export function runOptionsFrom(p: Parsed, hostEnv: NodeJS.ProcessEnv = process.e
 }
 
 export async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
+  trace('carton run: modules loaded');
   const p = parseCommand('run', argv, HELP, ctx, true);
   if (!p) return 0;
   const rootfs = bool(p, 'rootfs');
