@@ -177,6 +177,10 @@ describe('hooks', () => {
     refused('hook-fails', (s) => (s.hooks = { createRuntime: [{ path: '/bin/true' }, { path: '/bin/sh', args: ['sh', '-c', 'echo broken >&2; exit 3'] }] }), /hooks\.createRuntime\[1\] \(\/bin\/sh\): exit status 3: broken/);
   });
 
+  test('a prestart hook that fails aborts create and run: its exit status and stderr in the message, nothing left', () => {
+    refused('hook-prestart-fails', (s) => (s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no-network >&2; exit 5'] }] }), /hooks\.prestart\[0\] \(\/bin\/sh\): exit status 5: no-network/, { viaRun: true });
+  });
+
   for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) {
     test(`a ${kind} hook that hangs past its timeout is killed, and create fails promptly`, () => {
       refused(`hook-hang-${kind}`, (s) => (s.hooks = { [kind]: [{ path: '/bin/sleep', args: ['sleep', '60'], timeout: 1 }] }), new RegExp(`hooks\\.${kind}\\[0\\] \\(/bin/sleep\\): timed out after 1s`), { maxMs: 10_000 });

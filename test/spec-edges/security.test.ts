@@ -55,8 +55,11 @@ describe('LSM labels', () => {
     assert.deepEqual(bad.leaks(), []);
   });
 
-  test('selinuxLabel on a host without SELinux: skipped, the container runs', { skip: SELINUX ? 'SELinux is enabled on this host' : undefined }, () => {
-    const r = runIn('se-skip', ['echo', 'ran'], (s) => (s.process!.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2'));
+  test('selinuxLabel and linux.mountLabel on a host without SELinux: skipped, the container runs', { skip: SELINUX ? 'SELinux is enabled on this host' : undefined }, () => {
+    const r = runIn('se-skip', ['echo', 'ran'], (s) => {
+      s.process!.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2';
+      s.linux!.mountLabel = 'system_u:object_r:container_file_t:s0:c1,c2';
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'ran\n');
     assert.deepEqual(r.leaks(), []);
