@@ -66,6 +66,7 @@ int op_setns(const struct op *op);
 int op_sync(const struct op *op);
 int op_fork(const struct op *op);
 int op_timens_offsets(const struct op *op);
+int op_loopback_up(const struct op *op);
 
 /* paths.c */
 enum { TARGET_HOST = 0, TARGET_IN_ROOT = 1, TARGET_CREATE_DIR = 2, TARGET_CREATE_FILE = 3 };

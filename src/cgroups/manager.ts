@@ -12,14 +12,14 @@ import * as path from 'path';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import type { LinuxResources } from '../oci/spec';
 import { errnoCode, pidsRecursive, readCgroupFile, readNumber, sleepSync, tryRead, writeCgroupFile } from './cgfs';
-import { hostLayout, UNIFIED } from './detect';
+import { hierarchyKeys, hostLayout, UNIFIED } from './detect';
 import { applyPlan, controllerPlacement, enableV2Controllers, loadDeviceProgram } from './apply';
 import { resolveCgroupPaths } from './path';
 import { planResources } from './resources';
 import { deviceTransition, emulateRules, parseDevicesList, ruleLine } from './devices';
 import { CgroupStats, readStats } from './stats';
 import type { ResourceNote } from './writes';
-import type { CgroupView } from '../plan/inputs';
+import type { CgroupJoin, CgroupView } from '../plan/inputs';
 import { cgroupView } from './view';
 
 export type FreezerState = 'THAWED' | 'FREEZING' | 'FROZEN';
@@ -33,6 +33,11 @@ export interface CgroupManager {
   readonly notes: ResourceNote[];
   create(): void;
   addProcess(pid: number): void;
+  /**
+   * Where the init joins by itself, without the global cgroup lock (src/plan/cgroup-join.ts).
+   * Absent where joining must go through addProcess (rootless managers).
+   */
+  joinPlan?(): CgroupJoin;
   update(resources: LinuxResources): void;
   freeze(): void;
   thaw(): void;
@@ -169,6 +174,11 @@ class Manager implements CgroupManager {
         });
       }
     }
+  }
+
+  joinPlan(): CgroupJoin {
+    const v1Dirs = [...new Set(Object.entries(this.paths).filter(([k]) => k !== UNIFIED).map(([, d]) => d))];
+    return { v1Dirs, v2Dir: this.paths[UNIFIED], ownV1Dirs: ownV1Dirs((key) => key !== UNIFIED && key in this.paths) };
   }
 
   update(resources: LinuxResources): void {
@@ -379,3 +389,14 @@ function removeTree(dir: string): string | undefined {
 }
 
 export { readCgroupFile };
+
+/** This process's own directory in each v1 hierarchy the container has a directory in. */
+function ownV1Dirs(wanted: (key: string) => boolean): string[] {
+  const dirs: string[] = [];
+  for (const h of hostLayout().hierarchies) {
+    if (h.version !== 1 || !hierarchyKeys(h).some(wanted)) continue;
+    const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
+    dirs.push(path.join(h.mountPoint, rel));
+  }
+  return dirs;
+}

@@ -11,6 +11,7 @@ const OP_NAMES: Record<number, string> = {
   21: 'SETRLIMIT', 22: 'UMASK', 23: 'SET_USER', 24: 'CAPS', 25: 'NO_NEW_PRIVS', 26: 'SECCOMP', 27: 'CONSOLE',
   28: 'SETSID', 29: 'CHDIR', 30: 'CLOSE_FDS', 31: 'READY', 32: 'WAIT_START', 33: 'LOOKUP', 34: 'EXEC',
   35: 'PERSONALITY', 36: 'SET_DUMPABLE', 37: 'NOTE', 38: 'SECCOMP_LISTENER_SOCKET',
+  39: 'LOOPBACK_UP',
 };
 
 const FLAG_NAMES: [number, string][] = [
@@ -32,7 +33,8 @@ function details(op: Op): string {
     case OpCode.UNSHARE: return `0x${op.flags.toString(16)}`;
     case OpCode.SETNS: return op.path;
     case OpCode.SYNC: return op.tag;
-    case OpCode.FORK: return op.mode === 0 ? 'detach' : 'wait';
+    case OpCode.FORK:
+      return `${op.mode === 0 ? 'detach' : 'wait'}${op.cgroup2Dir ? ` into ${op.cgroup2Dir}` : ''}${op.leaveFiles?.length ? `, then parent leaves to ${op.leaveFiles.join(' ')}` : ''}`;
     case OpCode.MOUNT:
       return `${op.device || '-'} -> ${op.target} [${KIND[op.targetKind as MountTargetKind]}] (${op.fstype || '-'}; ${mountFlagNames(op.flags) || '-'}${op.data ? `; ${op.data}` : ''})`;
     case OpCode.MOUNT_SETATTR:

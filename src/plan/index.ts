@@ -26,11 +26,11 @@
  * No SYNC ever follows READY.
  *
  * Create order (runc's, adapted to one init process):
- *   host side: oom_score_adj, console socket, seccomp agent socket, exec.fifo
+ *   host side: join the v1 cgroups (src/plan/cgroup-join.ts), oom_score_adj, console socket, seccomp agent socket, exec.fifo
  *     (all before namespace changes: a user namespace loses access to host files),
  *   SETNS (user first, mount last), UNSHARE user + SYNC maps + become root,
- *   UNSHARE the rest, time offsets, FORK;
- *   child: SETSID, "/" rslave, rootfs self-bind, SET_ROOT, mounts in config order,
+ *   UNSHARE the rest, time offsets, FORK (into the cgroup2 directory);
+ *   child: [UNSHARE cgroup, when FORK placed it], SETSID, lo up in a new network namespace, "/" rslave, rootfs self-bind, SET_ROOT, mounts in config order,
  *   /dev nodes and links, hook SYNCs, PIVOT_ROOT, cwd mkdir, /dev/console + CONSOLE, delayed
  *   read-only remounts, root.readonly, hostname, sysctl, read-only/masked paths,
  *   personality, rlimits, AppArmor, umask, chdir, LOOKUP, [startContainer SYNC (run)],
@@ -43,7 +43,7 @@
 import type { Process, Spec } from '../oci/spec';
 import type { ExecPlanContext, PlanContext, PlanExtras } from './inputs';
 import { ForkMode, Op, OpCode, S_IF, WaitStartMode } from './ops';
-import { createNamespaceOps, execNamespaceOps, namespaceInfo } from './namespaces';
+import { createNamespaceOps, deferredCgroupNsOps, execNamespaceOps, namespaceInfo } from './namespaces';
 import { planMounts } from './mounts';
 import { needsDevSetup, planDevices } from './devices';
 import { sysctlOps } from './sysctl';
@@ -53,6 +53,7 @@ import {
   seccompListenerSocketOps, seccompListenerSyncOps, umaskOps,
 } from './process';
 import { CartonError } from '../common/errors';
+import { planCgroupJoin } from './cgroup-join';
 
 export type { PlanContext, ExecPlanContext, PlanExtras } from './inputs';
 
@@ -62,7 +63,15 @@ export function buildCreatePlan(spec: Spec, ctx: PlanContext, extras: PlanExtras
   return buildCreatePlanWithWarnings(spec, ctx, extras).ops;
 }
 
-export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras: PlanExtras): { ops: Op[]; warnings: string[] } {
+export interface CreatePlan {
+  ops: Op[];
+  /** Config fields accepted but not applied. */
+  warnings: string[];
+  /** A FORK WAIT init goes back to the runtime's cgroups by itself (src/plan/cgroup-join.ts). */
+  initLeavesCgroups: boolean;
+}
+
+export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras: PlanExtras): CreatePlan {
   const process = spec.process;
   if (!process) throw new CartonError('EINVAL_CONFIG', 'process: required');
   if (ctx.mode === 'create' && !ctx.fifoPath) throw new CartonError('EINTERNAL', 'buildCreatePlan: create mode needs ctx.fifoPath');
@@ -70,17 +79,23 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   const hooks = spec.hooks ?? {};
   const wantSync = (...lists: (unknown[] | undefined)[]) => extras.alwaysSync || lists.some((l) => (l?.length ?? 0) > 0);
   const ops: Op[] = [];
+  const cgroupJoin = planCgroupJoin(ctx.cgroupJoin, { viaProcs: ns.has('user') || !!ns.joinPath('cgroup'), parentWaits: ctx.mode === 'run' });
+  const deferCgroupNs = !!cgroupJoin.fork.cgroup2Dir;
 
   // Host side, before any namespace change.
+  ops.push(...cgroupJoin.first);
   ops.push(...oomScoreOps(process.oomScoreAdj));
   ops.push(...consoleSocketOps(process, ctx.consoleSocket));
   ops.push(...seccompListenerSocketOps(extras.seccomp));
   if (ctx.mode === 'create') ops.push({ op: OpCode.OPEN_FIFO, path: ctx.fifoPath!, source: 'exec.fifo' });
-  ops.push(...createNamespaceOps(spec, ns));
-  ops.push({ op: OpCode.FORK, mode: ctx.mode === 'create' ? ForkMode.DETACH : ForkMode.WAIT, source: 'process' });
+  ops.push(...createNamespaceOps(spec, ns, { deferCgroupNs }));
+  ops.push({ op: OpCode.FORK, mode: ctx.mode === 'create' ? ForkMode.DETACH : ForkMode.WAIT, ...cgroupJoin.fork, source: 'process' });
 
   // The container's first process: pid 1 of a new pid namespace.
+  if (deferCgroupNs) ops.push(...deferredCgroupNsOps(ns));
   ops.push({ op: OpCode.SETSID, source: 'process' });
+  // A new network namespace starts with `lo` down; runc and crun bring it up.
+  if (ns.creates('network')) ops.push({ op: OpCode.LOOPBACK_UP, source: `linux.namespaces[${ns.index('network')}] (network)` });
   ops.push(...rootfsPrepareOps(spec, ctx));
   const mounts = planMounts(spec, ctx, extras, ns);
   ops.push(...mounts.beforePivot);
@@ -126,7 +141,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
     preserveFds: ctx.preserveFds,
     home: ctx.home,
   }));
-  return { ops, warnings: mounts.warnings };
+  return { ops, warnings: mounts.warnings, initLeavesCgroups: cgroupJoin.initLeaves };
 }
 
 /**
@@ -142,11 +157,15 @@ export function buildExecPlan(process: Process, ctx: ExecPlanContext, containerS
   }
   const types = ctx.namespaces.length > 0 ? ctx.namespaces : (containerSpec.linux?.namespaces ?? []).map((n) => n.type);
   const ops: Op[] = [];
+  const cgroupJoin = planCgroupJoin(ctx.cgroupJoin, { viaProcs: types.includes('user'), parentWaits: !ctx.detach });
+  const joins = execNamespaceOps(ctx.containerPid, types, cgroupJoin.fork.cgroup2Dir ? ['cgroup', 'mount'] : []);
+  ops.push(...cgroupJoin.first);
   ops.push(...oomScoreOps(process.oomScoreAdj ?? containerSpec.process?.oomScoreAdj));
   ops.push(...consoleSocketOps(process, ctx.consoleSocket));
   ops.push(...seccompListenerSocketOps(extras.seccomp));
-  ops.push(...execNamespaceOps(ctx.containerPid, types));
-  ops.push({ op: OpCode.FORK, mode: ctx.detach ? ForkMode.DETACH : ForkMode.WAIT, source: 'process' });
+  ops.push(...joins.beforeFork);
+  ops.push({ op: OpCode.FORK, mode: ctx.detach ? ForkMode.DETACH : ForkMode.WAIT, ...cgroupJoin.fork, source: 'process' });
+  ops.push(...joins.afterFork);
   ops.push({ op: OpCode.SETSID, source: 'process' });
   ops.push(...seccompListenerSyncOps(extras.seccomp));
   ops.push(...rlimitOps(process));

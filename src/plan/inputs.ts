@@ -25,6 +25,20 @@ export interface CgroupView {
   links: { name: string; target: string }[];
 }
 
+/**
+ * Where the container's processes join their cgroups, for the init to do it itself
+ * (src/plan/cgroup-join.ts). Absent: the runtime adds the init with cgroup.procs before
+ * sending the plan (rootless, systemd-delegated cases).
+ */
+export interface CgroupJoin {
+  /** The container's directory in each v1 hierarchy (each once). */
+  v1Dirs: string[];
+  /** The container's cgroup2 directory (pure v2, or the unified hierarchy of a hybrid host). */
+  v2Dir?: string;
+  /** The runtime's own directory in each v1 hierarchy: where a waiting init goes back to. */
+  ownV1Dirs: string[];
+}
+
 export interface PlanContext {
   /** create: wait on exec.fifo for `start`; run: go straight to exec and wait for exit. */
   mode: 'create' | 'run';
@@ -40,6 +54,7 @@ export interface PlanContext {
   /** Number of fds after 0-2 passed through to the container (--preserve-fds). */
   preserveFds: number;
   cgroupView: CgroupView;
+  cgroupJoin?: CgroupJoin;
   /**
    * Give device nodes a host-bind fallback even without a user namespace in the
    * config (set it when the runtime itself runs in a user namespace: mknod is refused).
@@ -100,4 +115,6 @@ export interface ExecPlanContext {
   apparmorEnabled?: boolean;
   /** See PlanContext.home. */
   home?: string;
+  /** The container's cgroups, joined by the exec'd process (see PlanContext.cgroupJoin). */
+  cgroupJoin?: CgroupJoin;
 }

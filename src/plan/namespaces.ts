@@ -59,12 +59,21 @@ function nsSource(ns: NamespaceInfo, t: NamespaceType): string {
 }
 
 /**
+ * A new cgroup namespace is rooted at the cgroups its creator is in. When FORK puts the
+ * container's process into its cgroup2 directory (CLONE_INTO_CGROUP), that process
+ * creates the namespace itself, right after FORK (`deferCgroupNs`).
+ */
+export function deferredCgroupNsOps(ns: NamespaceInfo): Op[] {
+  return ns.creates('cgroup') ? [{ op: OpCode.UNSHARE, flags: CLONE.NEWCGROUP, source: nsSource(ns, 'cgroup') }] : [];
+}
+
+/**
  * Create: join the namespaces given by path, then create the user namespace
  * (the host writes its maps at the 'userns-maps' SYNC; then the init becomes
  * root in it), then create all others at once, then the time offsets, which
  * must be written before any process lives in the new time namespace.
  */
-export function createNamespaceOps(spec: Spec, ns: NamespaceInfo): Op[] {
+export function createNamespaceOps(spec: Spec, ns: NamespaceInfo, opts: { deferCgroupNs?: boolean } = {}): Op[] {
   const ops: Op[] = [];
   if (!ns.creates('mount')) {
     throw new CartonError(
@@ -95,7 +104,8 @@ export function createNamespaceOps(spec: Spec, ns: NamespaceInfo): Op[] {
   }
   let flags = 0;
   for (const t of JOIN_ORDER) {
-    if (t !== 'user' && ns.creates(t)) flags |= NAMESPACE_CLONE_FLAG[t];
+    if (t === 'user' || (t === 'cgroup' && opts.deferCgroupNs)) continue;
+    if (ns.creates(t)) flags |= NAMESPACE_CLONE_FLAG[t];
   }
   if (flags) ops.push({ op: OpCode.UNSHARE, flags, source: 'linux.namespaces' });
   const offsets = spec.linux?.timeOffsets;
@@ -110,13 +120,16 @@ export function createNamespaceOps(spec: Spec, ns: NamespaceInfo): Op[] {
 
 /**
  * Exec: join every namespace type the container has through its init's
- * /proc/<pid>/ns links, in JOIN_ORDER (user first, mount last).
+ * /proc/<pid>/ns links, in JOIN_ORDER (user first, mount last). Types in `afterFork`
+ * are joined by the forked process instead (cgroup and mount when FORK creates it in
+ * the container's cgroup2 directory: the kernel refuses that from inside the
+ * container's cgroup namespace, and the host's /proc must still be reachable).
  */
-export function execNamespaceOps(containerPid: number, types: readonly string[]): Op[] {
-  const ops: Op[] = [];
+export function execNamespaceOps(containerPid: number, types: readonly string[], afterFork: readonly string[] = []): { beforeFork: Op[]; afterFork: Op[] } {
+  const ops = { beforeFork: [] as Op[], afterFork: [] as Op[] };
   for (const t of JOIN_ORDER) {
     if (!types.includes(t)) continue;
-    ops.push({
+    (afterFork.includes(t) ? ops.afterFork : ops.beforeFork).push({
       op: OpCode.SETNS,
       nstype: NAMESPACE_CLONE_FLAG[t],
       path: `/proc/${containerPid}/ns/${NAMESPACE_PROC_NAME[t]}`,

@@ -22,7 +22,12 @@ export const enum OpCode {
   SETNS = 2,
   /** Send SYNC(op index) and block until CONTINUE; used for hooks and uid/gid maps. */
   SYNC = 3,
-  /** fork(); parent sends PID(child) then exits (wait=0) or waits and sends EXIT (wait=1). */
+  /**
+   * fork(); parent sends PID(child) then exits (wait=0) or waits and sends EXIT (wait=1).
+   * With `cgroup2Dir` the child is born in that cgroup2 directory (clone3 CLONE_INTO_CGROUP:
+   * no global cgroup lock); with `leaveFiles` the waiting parent writes "0" into each
+   * (v1 `tasks` files) right after the fork, going back to the runtime's own cgroups.
+   */
   FORK = 4,
   /** Write `content` to /proc/self/timens_offsets (after UNSHARE of CLONE_NEWTIME, before FORK). */
   TIMENS_OFFSETS = 5,
@@ -89,6 +94,8 @@ export const enum OpCode {
   NOTE = 37,
   /** connect() to the unix socket at host `path` (the seccomp agent, OCI listenerPath) while the host is still reachable; SECCOMP with SECCOMP_FILTER_FLAG_NEW_LISTENER sends the notify fd there. */
   SECCOMP_LISTENER_SOCKET = 38,
+  /** Set the loopback interface of the current network namespace up (a new one starts down). */
+  LOOPBACK_UP = 39,
 }
 
 export const enum MountTargetKind {
@@ -123,7 +130,7 @@ export type Op =
   | (OpBase & { op: OpCode.UNSHARE; flags: number })
   | (OpBase & { op: OpCode.SETNS; nstype: number; path: string })
   | (OpBase & { op: OpCode.SYNC; tag: string })
-  | (OpBase & { op: OpCode.FORK; mode: ForkMode })
+  | (OpBase & { op: OpCode.FORK; mode: ForkMode; cgroup2Dir?: string; leaveFiles?: string[] })
   | (OpBase & { op: OpCode.TIMENS_OFFSETS; content: string })
   | (OpBase & { op: OpCode.CONSOLE_SOCKET; path: string })
   | (OpBase & { op: OpCode.OPEN_FIFO; path: string })
@@ -195,7 +202,8 @@ export type Op =
   | (OpBase & { op: OpCode.PERSONALITY; domain: number })
   | (OpBase & { op: OpCode.SET_DUMPABLE; dumpable: boolean })
   | (OpBase & { op: OpCode.NOTE; key: string; value: string })
-  | (OpBase & { op: OpCode.SECCOMP_LISTENER_SOCKET; path: string });
+  | (OpBase & { op: OpCode.SECCOMP_LISTENER_SOCKET; path: string })
+  | (OpBase & { op: OpCode.LOOPBACK_UP });
 
 /** Messages the init sends to TypeScript. */
 export const enum InitMessage {

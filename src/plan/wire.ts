@@ -35,7 +35,9 @@ export function opArgs(op: Op): WireArg[] {
     case OpCode.UNSHARE: return [u(op.flags)];
     case OpCode.SETNS: return [u(op.nstype), str(op.path, op)];
     case OpCode.SYNC: return [str(op.tag, op)];
-    case OpCode.FORK: return [u(op.mode)];
+    case OpCode.FORK:
+      if (!op.cgroup2Dir && !op.leaveFiles?.length) return [u(op.mode)];
+      return [u(op.mode), str(op.cgroup2Dir ?? '', op), ...(op.leaveFiles ?? []).map((f) => str(f, op))];
     case OpCode.TIMENS_OFFSETS: return [str(op.content, op)];
     case OpCode.CONSOLE_SOCKET: return [str(op.path, op)];
     case OpCode.OPEN_FIFO: return [str(op.path, op)];
@@ -80,6 +82,7 @@ export function opArgs(op: Op): WireArg[] {
     case OpCode.SET_DUMPABLE: return [u(op.dumpable)];
     case OpCode.NOTE: return [str(op.key, op), str(op.value, op)];
     case OpCode.SECCOMP_LISTENER_SOCKET: return [str(op.path, op)];
+    case OpCode.LOOPBACK_UP: return [];
   }
   const never: never = op;
   throw new CartonError('EINTERNAL', `unknown op ${JSON.stringify(never)}`);

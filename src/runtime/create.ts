@@ -134,6 +134,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       fifoPath,
       preserveFds,
       cgroupView: cgroupViewOf(cgroups),
+      cgroupJoin: cgroups.joinPlan?.(),
       setgroupsDenied: prep?.setgroupsDenied,
       apparmorEnabled: apparmorEnabled(),
       // mknod is refused to a runtime that itself runs in a user namespace.
@@ -154,7 +155,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       ops,
       preserveFds,
       stdio: opts.stdio,
-      beforePlan: (initPid: number) => cgroups.addProcess(initPid),
+      // Without a join plan the init is put in its cgroups from here, before it runs anything.
+      beforePlan: ctx.cgroupJoin ? undefined : (initPid: number) => cgroups.addProcess(initPid),
       onSync: async (tag: string) => {
         try {
           return await onSync(tag, spec, record, init, prep);
@@ -173,10 +175,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     }
     trace('create: init ready');
     const pid = await handle.containerPid;
-    // run: the init stays as the container's waiting parent. It had to be born in the
-    // cgroup (so its child is); now it leaves it, so that ps, pids.max and kill --all
-    // see only the container's own processes, as with runc.
-    if (mode === 'run' && handle.initPid !== pid) leaveContainerCgroups(handle.initPid);
+    // run: the init stays as the container's waiting parent, outside the container's
+    // cgroups, so that ps, pids.max and kill --all see only the container's own processes,
+    // as with runc. It leaves by itself unless a user namespace took its rights away.
+    if (mode === 'run' && handle.initPid !== pid && !planned.initLeavesCgroups) leaveContainerCgroups(handle.initPid);
     record.pid = pid;
     record.pidStartTime = pidStartTime(pid) ?? 0;
     // run goes straight on to exec: it is started as soon as it is ready.

@@ -8,6 +8,7 @@
  */
 import type { Op } from '../plan/ops';
 import type { CgroupView, ExecPlanContext, PlanContext } from '../plan/inputs';
+import type { CreatePlan } from '../plan/index';
 import type { LinuxResources, LinuxSeccomp, Process, Spec } from '../oci/spec';
 
 export type { InitHandle } from '../native/init-driver';
@@ -62,8 +63,8 @@ export const validateSpec = (spec: unknown): void => {
 export const buildCreatePlan = (spec: Spec, ctx: PlanContext, extras: object): Op[] =>
   fn<(s: Spec, c: PlanContext, e: object) => Op[]>('plan', 'buildCreatePlan')(spec, ctx, extras);
 
-export const buildCreatePlanWithWarnings = (spec: Spec, ctx: PlanContext, extras: object): { ops: Op[]; warnings: string[] } =>
-  fn<(s: Spec, c: PlanContext, e: object) => { ops: Op[]; warnings: string[] }>('plan', 'buildCreatePlanWithWarnings')(spec, ctx, extras);
+export const buildCreatePlanWithWarnings = (spec: Spec, ctx: PlanContext, extras: object): CreatePlan =>
+  fn<(s: Spec, c: PlanContext, e: object) => CreatePlan>('plan', 'buildCreatePlanWithWarnings')(spec, ctx, extras);
 
 export const buildExecPlan = (proc: Process, ctx: ExecPlanContext, spec: Spec, extras: object): Op[] =>
   fn<(p: Process, c: ExecPlanContext, s: Spec, e: object) => Op[]>('plan', 'buildExecPlan')(proc, ctx, spec, extras);

@@ -87,14 +87,15 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       // /proc/<pid>/root: the container's root with its mounts (a bind-mounted passwd too).
       home: proc.user ? homeFromPasswd(`/proc/${record.pid}/root`, proc.user.uid) : undefined,
     };
+    const cg = cgroupsFromState(record.cgroupPaths);
+    ctx.cgroupJoin = cg.joinPlan?.();
     const ops = buildExecPlan(proc, ctx, record.config, planExtras(record.config));
     if (opts.debug) for (const line of describePlan(ops)) opts.debug(line);
-    const cg = cgroupsFromState(record.cgroupPaths);
     const init = await startInit({
       ops,
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
-      beforePlan: (initPid: number) => cg.addProcess(initPid),
+      beforePlan: ctx.cgroupJoin ? undefined : (initPid: number) => cg.addProcess(initPid),
       // The only SYNC of an exec plan: the state the seccomp agent gets with the notify fd.
       onSync: async (tag: string) => {
         if (tag !== 'seccomp-listener') return;
