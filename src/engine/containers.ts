@@ -115,7 +115,7 @@ export class ContainerStore {
   }
 
   remove(id: string): void {
-    fs.rmSync(this.containerDir(id), { recursive: true, force: true });
+    removeFlatDir(this.containerDir(id));
   }
 
   /** A record saying "running" whose watcher and process are gone is really exited. */
@@ -127,6 +127,21 @@ export class ContainerStore {
       if (!r.State.ExitCode) r.State.ExitCode = 255;
     }
     return r;
+  }
+}
+
+/**
+ * Remove a directory of plain files (a record, a bundle): unlink each, then rmdir. What
+ * fs.rmSync's recursive walk costs is ~0.5 ms per directory on every `carton run --rm`
+ * (its JavaScript runs cold each time); anything unexpected (a subdirectory) falls back to it.
+ */
+export function removeFlatDir(dir: string): void {
+  try {
+    for (const name of fs.readdirSync(dir)) fs.unlinkSync(path.join(dir, name));
+    fs.rmdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(dir)) return;
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

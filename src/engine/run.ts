@@ -11,7 +11,7 @@ import { CartonError, asCartonError, nodeErrorReason } from '../common/errors';
 import type { ImageRunConfig } from '../storage/image-types';
 import type { Snapshot, Store } from '../storage/store';
 import type { ImageRecord } from '../storage/store';
-import { ContainerRecord, ContainerStore } from './containers';
+import { ContainerRecord, ContainerStore, removeFlatDir } from './containers';
 import { boundingCaps, etcFilePaths, hostDevices, loadSeccomp, prepareMounts, safeDirInRootfs, writeEtcFiles } from './host';
 import { checkName, generateName, newContainerId } from './names';
 import type { RunOptions } from './run-options';
@@ -52,8 +52,15 @@ export async function runForeground(req: RunRequest): Promise<number> {
   trace('engine: run begin');
   const o = req.options;
   const containers = new ContainerStore(req.root);
-  const name = o.name !== undefined ? checkName(o.name) : generateName((n) => containers.list().some((r) => r.Name === n));
-  containers.checkNameFree(name);
+  let name: string;
+  if (o.name !== undefined) {
+    name = checkName(o.name);
+    containers.checkNameFree(name);
+  } else {
+    // One read of the records, not one per candidate name.
+    const taken = new Set(containers.list().map((r) => r.Name));
+    name = generateName((n) => taken.has(n));
+  }
   const id = newContainerId();
   const signals = new SignalGuard(runtimeRoot(req.runroot), id);
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -164,13 +171,15 @@ export async function runForeground(req: RunRequest): Promise<number> {
     // 4. The bundle, then the runtime.
     const bundle = bundleDir(req.runroot, id);
     fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    cleanups.push(() => fs.rmSync(bundle, { recursive: true, force: true }));
+    cleanups.push(() => removeFlatDir(bundle));
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
     const rtRoot = runtimeRoot(req.runroot);
     fs.mkdirSync(rtRoot, { recursive: true, mode: 0o700 });
     const api = runtimeApi();
     trace('engine: bundle written, runtime loaded');
-    cleanups.push(() => api.deleteContainer(rtRoot, id, { force: true }).catch(() => undefined));
+    // runContainer deletes the container it ran; this is for failures on the way.
+    let ran = false;
+    cleanups.push(() => (ran ? undefined : api.deleteContainer(rtRoot, id, { force: true }).catch(() => undefined)));
 
     record.State.Status = 'running';
     record.State.StartedAt = new Date().toISOString();
@@ -180,6 +189,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     signals.checkNotAborted();
     signals.containerStarting();
     const code = await api.runContainer({ root: rtRoot, id, bundle, stdio, warn: req.warn });
+    ran = true;
     record.State.Status = 'exited';
     record.State.ExitCode = code;
     record.State.FinishedAt = new Date().toISOString();
