@@ -34,9 +34,6 @@ export interface RunRequest {
   warn: (msg: string) => void;
 }
 
-/** What the loopback hook runs on the host. */
-const LOOPBACK_TOOLS = ['/bin/sh', '/usr/bin/sed', '/usr/bin/nsenter', '/usr/sbin/ip'];
-
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function runtimeRoot(runroot: string): string {
@@ -138,7 +135,6 @@ export async function runForeground(req: RunRequest): Promise<number> {
       consoleSize: o.tty && cols && rows ? { height: rows, width: cols } : undefined,
       cgroupParent: o.cgroupParent,
       availableCaps: boundingCaps(),
-      loopbackUp: o.network !== 'host' && LOOPBACK_TOOLS.every((t) => fs.existsSync(t)),
     });
     trace('engine: spec built');
     // Docker creates a missing working directory in the container's filesystem.

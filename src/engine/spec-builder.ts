@@ -42,19 +42,7 @@ export interface SpecInputs {
   cgroupParent?: string;
   /** Capabilities Carton itself may grant (its bounding set); default: all. */
   availableCaps?: string[];
-  /** Bring the loopback interface of a new network namespace up (Docker's network does). */
-  loopbackUp?: boolean;
 }
-
-/**
- * A createRuntime hook that sets `lo` up in the container's new network namespace: the
- * runtime hands hooks the state JSON (with the init's pid) on stdin. It never fails the
- * container: a process that has already exited (a quick -t run) has no namespace left.
- */
-export const LOOPBACK_HOOK = {
-  path: '/bin/sh',
-  args: ['sh', '-c', `pid=$(sed -n 's/.*"pid": *\\([0-9][0-9]*\\).*/\\1/p'); nsenter -t "$pid" -n ip link set lo up 2>/dev/null || :`],
-};
 
 /** Docker's entrypoint/cmd rules; throws "No command specified" when both end up empty. */
 export function resolveArgs(image: ImageRunConfig, command: string[], entrypointFlag: string | undefined): string[] {
@@ -180,7 +168,7 @@ export function buildSpec(input: SpecInputs): Spec {
   if (o.network === 'host') {
     linux.namespaces = linux.namespaces!.filter((n) => n.type !== 'network');
   } else {
-    if (input.loopbackUp) spec.hooks = { createRuntime: [{ ...LOOPBACK_HOOK, args: [...LOOPBACK_HOOK.args] }] };
+    // lo is up in a new network namespace without a hook: carton-runtime sets it up (as runc does).
     // Per-network-namespace sysctls Docker sets so unprivileged ports and ping work.
     linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   }
