@@ -276,11 +276,17 @@ class Manager implements CgroupManager {
   }
 
   destroy(): void {
-    this.killAll();
+    // Usually every process is gone already (run, delete of a stopped container): then a
+    // plain rmdir takes each directory. The kernel refuses it while processes or child
+    // cgroups remain, and only then are they killed and the trees walked.
+    const remaining = this.dirs().filter((dir) => !rmdirIfEmpty(dir));
     const errors: string[] = [];
-    for (const dir of this.dirs()) {
-      const err = removeTree(dir);
-      if (err) errors.push(err);
+    if (remaining.length > 0) {
+      this.killAll();
+      for (const dir of remaining) {
+        const err = removeTree(dir);
+        if (err) errors.push(err);
+      }
     }
     // Then the levels we created above the leaves, deepest first, if nothing else lives there.
     for (const d of [...this.created].reverse()) {
@@ -362,6 +368,16 @@ function checkMemoryUsage(dir: string, resources: LinuxResources): void {
 }
 
 /** rmdir a cgroup and any sub-cgroups the container made, retrying EBUSY briefly. */
+/** rmdir that reports whether the directory is gone (EBUSY/ENOTEMPTY: not yet). */
+function rmdirIfEmpty(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT';
+  }
+}
+
 function removeTree(dir: string): string | undefined {
   let entries: fs.Dirent[];
   try {
