@@ -3,6 +3,8 @@
  * same way, so their rows are declared once here and each command adds its own.
  */
 import type { FlagSpec } from '../args';
+import type { Globals } from './globals';
+import { logDebug, logNotice, logWarn } from './log';
 
 export const CONTAINER_FLAGS: readonly FlagSpec[] = [
   { name: 'bundle', short: 'b', type: 'string', value: 'DIR', help: 'path to the root of the bundle directory (default: current directory)' },
@@ -12,3 +14,21 @@ export const CONTAINER_FLAGS: readonly FlagSpec[] = [
   { name: 'no-new-keyring', type: 'bool', help: 'do not create a new session keyring for the container' },
   { name: 'preserve-fds', type: 'number', value: 'N', default: 0, help: 'pass N additional file descriptors (3 … 3+N-1) to the container' },
 ];
+
+/** The create options both commands build from those flags and the global ones. */
+export function containerOptions(id: string, v: Record<string, unknown>, g: Globals) {
+  return {
+    root: g.root,
+    id,
+    bundle: v.bundle as string | undefined,
+    pidFile: v['pid-file'] as string | undefined,
+    consoleSocket: v['console-socket'] as string | undefined,
+    preserveFds: v['preserve-fds'] as number,
+    noPivot: !!v['no-pivot'],
+    noNewKeyring: !!v['no-new-keyring'],
+    warn: (m: string) => logWarn(g, m),
+    notice: (m: string) => logNotice(g, m),
+    systemdCgroup: g.systemdCgroup,
+    debug: g.debug ? (m: string) => logDebug(g, m) : undefined,
+  };
+}
