@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "../common/scm.h" /* send_fd */
 
 enum { ARG_U64 = 1, ARG_BYTES = 2 };
 
@@ -105,7 +106,6 @@ int op_close_fds(const struct op *op);
 /* security.c */
 int op_seccomp(const struct op *op);
 int op_console(const struct op *op);
-int send_fd(int sock, int fd, const char *msg, size_t len);
 
 /* exec.c */
 int op_console_socket(const struct op *op);
