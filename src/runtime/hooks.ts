@@ -44,25 +44,32 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   let file = hook.path;
   let argv = args.slice(1);
-  let argv0 = args[0];
+  let argv0: string | undefined = args[0];
+  let env = envObject(hook.env ?? []);
+  let supervised = false;
   if (opts.enterMountNsOf) {
     // "In the container namespace": its mounts (the hook path resolves there, as the spec asks),
     // pid, network, uts, ipc and cgroup namespaces. Joining a pid namespace only places the
     // joiner's children in it, so nsenter forks the hook there (its pid and /proc/self are the
-    // container's). On a timeout the whole process group, nsenter and the hook, is killed; the
-    // hook's zombie then goes to the host's init, which reaps it, and the container can exit.
-    file = 'nsenter';
-    argv = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '-p', '--', hook.path, ...args.slice(1)];
-    argv0 = 'nsenter';
+    // container's). With a timeout, a supervisor kills the hook but not nsenter, so that
+    // nsenter reaps it (ns-hook-timer.ts says why that matters).
+    const nsArgs = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '-p', '--', hook.path, ...args.slice(1)];
+    if (hook.timeout !== undefined) {
+      const timed = (require('./ns-hook-timer') as typeof import('./ns-hook-timer')).timedNsenter(hook.timeout, hook.env ?? [], nsArgs);
+      [file, argv, env, argv0, supervised] = [timed.file, timed.args, timed.env, undefined, true];
+    } else {
+      [file, argv, argv0] = ['nsenter', nsArgs, 'nsenter'];
+    }
   }
   // Loaded here, not at the top: child_process costs ~3 ms of start-up and most containers have no hooks.
   const res = (require('child_process') as typeof import('child_process')).spawnSync(file, argv, {
     argv0,
     input,
-    env: envObject(hook.env ?? []),
-    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+    env,
+    // Supervised: the supervisor keeps the deadline; this one only stops a supervisor gone wrong.
+    timeout: hook.timeout ? hook.timeout * 1000 + (supervised ? 10_000 : 0) : undefined,
     killSignal: 'SIGKILL',
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: supervised ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     maxBuffer: 1 << 20,
     // With a timeout, its own process group, so the kill takes the hook's children too
     // (spawnSync kills only the pid it started).
@@ -74,6 +81,9 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
     } catch {
       /* the whole group is gone already */
     }
+  }
+  if (supervised && (require('./ns-hook-timer') as typeof import('./ns-hook-timer')).killedAtDeadline(res.output)) {
+    throw new CartonError('EHOOK', `${where}: timed out after ${hook.timeout}s and was killed`);
   }
   const output = (): string => {
     const out = [res.stdout?.toString().trim(), res.stderr?.toString().trim()].filter(Boolean).join('; ');
@@ -91,6 +101,11 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
   }
   if (res.signal) {
     throw new CartonError('EHOOK', `${where}: killed by ${res.signal}${output()}`);
+  }
+  if (supervised && res.status !== null && res.status > 128) {
+    // The supervising shell reports a hook that died of signal N as status 128+N.
+    const name = Object.entries(require('os').constants.signals as Record<string, number>).find(([, n]) => n === res.status! - 128)?.[0];
+    if (name) throw new CartonError('EHOOK', `${where}: killed by ${name}${output()}`);
   }
   if (res.status !== 0) {
     throw new CartonError('EHOOK', `${where}: exit status ${res.status}${output()}`);
