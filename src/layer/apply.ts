@@ -16,11 +16,11 @@
  * before mode (chown clears setuid) and xattrs after chown (chown drops security.capability);
  * directory mtimes are set last, as creating children changes them.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { mknod, setXattrs } from '../storage/sys';
+import { newSha256 } from './chain';
 import { TarEntry, TarParser, TarSink } from './tar-reader';
 
 const WHITEOUT = '.wh.';
@@ -287,7 +287,7 @@ function reason(err: unknown): string {
  * `root` must be an empty directory only this call writes into.
  */
 export async function applyTar(source: AsyncIterable<Buffer>, root: string, label: string): Promise<ApplyResult> {
-  const hash = crypto.createHash('sha256');
+  const hash = newSha256();
   const applier = new LayerApplier(root, label);
   const parser = new TarParser(applier, label);
   let size = 0;

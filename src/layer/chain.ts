@@ -1,10 +1,19 @@
 /** Chain ids (OCI image-spec): a layer's identity together with every layer below it. */
-import * as crypto from 'crypto';
+import type { Hash } from 'crypto';
+
+/**
+ * A fresh sha256 hasher. crypto is loaded on the first digest, not when a module that may
+ * hash is loaded: opening the store for `carton run` never hashes and loading crypto costs
+ * start-up time (docs/performance-images.md).
+ */
+export function newSha256(): Hash {
+  return (require('crypto') as typeof import('crypto')).createHash('sha256');
+}
 
 /** chainId(L0) = diffId(L0); chainId(Ln) = sha256(chainId(Ln-1) + " " + diffId(Ln)). */
 export function chainId(parentChainId: string | null, diffId: string): string {
   if (!parentChainId) return diffId;
-  return `sha256:${crypto.createHash('sha256').update(`${parentChainId} ${diffId}`).digest('hex')}`;
+  return `sha256:${newSha256().update(`${parentChainId} ${diffId}`).digest('hex')}`;
 }
 
 /** Chain ids of a whole diff_ids list, bottom layer first. */

@@ -3,9 +3,7 @@
  * bytes (gzip 1f8b, zstd 28b52ffd), as Docker does, so a wrong or unknown media type still
  * unpacks; gzip via zlib, zstd via Debian's `zstd` binary (streaming, no temp file).
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as zlib from 'zlib';
 import { CartonError } from '../common/errors';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -127,6 +125,9 @@ function waitDrain(stream: NodeJS.WritableStream & { destroyed?: boolean }): Pro
 }
 
 function gunzipSink(label: string): Sink {
+  // zlib (and child_process for zstd) load on the first layer to unpack, not with the module:
+  // `carton run` opens the store, which imports this, without unpacking anything.
+  const zlib = require('zlib') as typeof import('zlib');
   // 1 MiB out per job, as the 1 MiB batches come in: a quarter of the thread-pool round trips
   // and callbacks of 256 KiB (~30 ms less CPU per 200 MB)
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
@@ -152,6 +153,7 @@ function gunzipSink(label: string): Sink {
 }
 
 function zstdSink(label: string): Sink {
+  const { spawn } = require('child_process') as typeof import('child_process');
   const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let failure: Error | undefined;

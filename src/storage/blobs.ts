@@ -3,12 +3,11 @@
  * its expected digest and size while it streams, fsynced and renamed into place; a file
  * under blobs/ is therefore always complete and correct.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable, Writable } from 'stream';
 import { CartonError, nodeErrorReason } from '../common/errors';
-import { digestHex, isDigest } from '../layer/chain';
+import { digestHex, isDigest, newSha256 } from '../layer/chain';
 import { fsyncDirAsync } from './fsutil';
 import type { BlobRef, BlobStore, IngestOptions } from './store';
 
@@ -55,7 +54,7 @@ export class FileBlobStore implements BlobStore {
     const final = this.path(expected.digest);
     const dir = this.tempDir('blob');
     const tmp = path.join(dir, 'data');
-    const hash = crypto.createHash('sha256');
+    const hash = newSha256();
     const { tee } = opts;
     let size = 0;
     let fh: fs.promises.FileHandle | undefined;
@@ -107,7 +106,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async writeBytes(data: Buffer): Promise<BlobRef> {
-    const digest = `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
+    const digest = `sha256:${newSha256().update(data).digest('hex')}`;
     if (!this.has(digest)) {
       const { Readable } = await import('stream');
       await this.ingest({ digest, size: data.length }, Readable.from([data]));

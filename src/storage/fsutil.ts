@@ -1,7 +1,19 @@
 /** Small durable-write helpers shared by the store's parts. */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+
+let tempCounter = 0;
+
+/**
+ * A suffix no other temp name of this process has had (time + counter) plus a little
+ * randomness against another pid namespace sharing the store. Only for names created
+ * exclusively (O_EXCL, mkdir), where a clash fails loudly instead of sharing a file, so
+ * it needs no crypto: loading crypto would cost every `carton run` its start-up time.
+ */
+export function uniqueSuffix(): string {
+  tempCounter += 1;
+  return `${Date.now().toString(36)}${tempCounter.toString(36)}${Math.floor(Math.random() * 0x100000).toString(36)}`;
+}
 
 /** fsync a directory so a rename inside it survives a crash. */
 export function fsyncDir(dir: string): void {
@@ -40,7 +52,7 @@ export async function writeDurable(file: string, data: string | Buffer, mode = 0
  */
 export function writeFileAtomic(file: string, data: Buffer | string, mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${uniqueSuffix()}.tmp`);
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
     fs.writeFileSync(fd, data);

@@ -1,10 +1,9 @@
 /** Wires the store's parts together (implementation behind store.ts). */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { FileBlobStore } from './blobs';
-import { ownerAlive, ownerTag } from './fsutil';
+import { ownerAlive, ownerTag, uniqueSuffix } from './fsutil';
 import { defaultNormalizeName, FileImageStore } from './images';
 import { FileLayerStore } from './layers';
 import { StoreLock } from './lock';
@@ -26,7 +25,7 @@ export function openStoreAt(rootArg: string, options: StoreOptions): Store {
   const lock = new StoreLock(path.join(root, 'store.lock'));
   const tag = ownerTag();
   const tempDir = (prefix: string): string => {
-    const dir = path.join(root, 'tmp', `${tag}${prefix}-${crypto.randomBytes(6).toString('hex')}`);
+    const dir = path.join(root, 'tmp', `${tag}${prefix}-${uniqueSuffix()}`);
     fs.mkdirSync(dir, 0o700);
     return dir;
   };

@@ -4,11 +4,19 @@
  * built we fall back to spawning mknod(1), mount(8), umount(8) and a python3 one-liner
  * for xattrs, so the store still works (slower) during development.
  */
-import { spawnSync } from 'child_process';
+import type { SpawnSyncReturns } from 'child_process';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import { addon as loadAddon, CartonAddon } from '../native/addon';
 
 let cachedAddon: CartonAddon | null | undefined;
+
+/**
+ * child_process, loaded only when a fallback spawns: with the addon built, mounting a
+ * snapshot for `carton run` never does, and loading it costs start-up time.
+ */
+function spawnSync(cmd: string, args: string[], options: { input?: string; cwd?: string; encoding: 'utf8'; maxBuffer?: number }): SpawnSyncReturns<string> {
+  return (require('child_process') as typeof import('child_process')).spawnSync(cmd, args, options);
+}
 
 /** The native addon, or null when it is not built (then the spawn fallbacks are used). */
 function addon(): CartonAddon | null {
