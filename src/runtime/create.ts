@@ -21,6 +21,7 @@ import {
 import type { UsernsPrep } from './userns';
 import type { Op } from '../plan/ops';
 import { containerDeviceRules } from '../cgroups/devices';
+import { lsmSkipWarnings } from './lsm-skips';
 import type { PlanExtras } from '../plan/inputs';
 import { makeFifo } from './fifo';
 import { apparmorEnabled, homeFromPasswd } from './host-facts';
@@ -86,6 +87,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
   // coverage, helpers, rootfs ownership): a refusal leaves nothing behind.
   const prep = needsUsernsPrep(spec) ? usernsModule().prepareUserns(spec, rootfs) : undefined;
   for (const w of prep?.warnings ?? []) opts.warn?.(w);
+  for (const w of lsmSkipWarnings(spec)) opts.warn?.(w);
 
   store.reserve(opts.id);
   const undo: Array<() => unknown> = [() => store.remove(opts.id)];

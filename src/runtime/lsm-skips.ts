@@ -22,10 +22,12 @@ export function lsmHost(): LsmHost {
 /** One warning per label that will not be applied (exec passes its process as `process`). */
 export function lsmSkipWarnings(
   cfg: { process?: Pick<Process, 'apparmorProfile' | 'selinuxLabel'>; linux?: Pick<Linux, 'mountLabel'> },
-  host: LsmHost = lsmHost(),
+  hostFacts?: LsmHost,
 ): string[] {
   const out: string[] = [];
   const profile = cfg.process?.apparmorProfile;
+  if (!profile && !cfg.process?.selinuxLabel && !cfg.linux?.mountLabel) return out;
+  const host = hostFacts ?? lsmHost();
   // With AppArmor enabled the profile is applied at exec (the plan's apparmor op): no warning.
   if (profile && !host.apparmor) {
     out.push(`process.apparmorProfile: AppArmor is not enabled on this host; profile ${JSON.stringify(profile)} not applied`);
