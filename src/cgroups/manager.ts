@@ -289,7 +289,8 @@ class Manager implements CgroupManager {
       }
     }
     // Then the levels we created above the leaves, deepest first, if nothing else lives there.
-    for (const d of [...this.created].reverse()) {
+    const leaves = new Set(this.dirs());
+    for (const d of [...this.created].reverse().filter((c) => !leaves.has(c))) {
       try {
         fs.rmdirSync(d);
       } catch {
