@@ -8,6 +8,7 @@ import { CartonError } from '../common/errors';
 import type { Process } from '../oci/spec';
 import type { ExecPlanContext } from '../plan/inputs';
 import type { ConsoleReceiver } from './console';
+import { lsmSkipWarnings } from './lsm-skips';
 // console (net, tty) is loaded only for a terminal: most runs do not pay for it.
 const consoleModule = (): typeof import('./console') => require('./console') as typeof import('./console');
 import { buildExecPlan, cgroupsFromState, startInit, InitStdio } from './deps';
@@ -39,6 +40,8 @@ export interface ExecOptions {
   stdio?: InitStdio[];
   /** Receives debug lines (the plan, one op a line) when --debug is on. */
   debug?: (msg: string) => void;
+  /** Things asked for but not applied (an AppArmor profile this host cannot load). */
+  warn?: (msg: string) => void;
 }
 
 /** Returns the exit code of the process (0 when detached). */
@@ -47,6 +50,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (status === 'stopped') throw new CartonError('ESTATE', `cannot exec in a stopped container: ${opts.id}`);
   if (status === 'paused') throw new CartonError('ESTATE', `cannot exec in a paused container: ${opts.id}`);
   const proc = buildProcess(opts, record.config.process);
+  for (const w of lsmSkipWarnings({ process: proc })) opts.warn?.(w);
   if (proc.terminal && opts.detach && !opts.consoleSocket) {
     throw new CartonError('EINVAL_CONFIG', '--tty with --detach: --console-socket is required to receive the terminal');
   }

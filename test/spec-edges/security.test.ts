@@ -95,6 +95,20 @@ describe('LSM labels skipped: reported as warnings', () => {
     for (const w of expected) assert.ok(logged.some((l) => l.level === 'warning' && l.msg === w), `--log lacks ${JSON.stringify(w)}`);
     assert.deepEqual(lab.leaks('carton', id, b), []);
   });
+
+  test('exec with an apparmorProfile on a host without AppArmor: the warning, and the process runs', { skip: APPARMOR ? 'the host has AppArmor' : undefined }, () => {
+    const id = lab.id('lsm-exec');
+    const b = lab.bundle(id, ['sleep', '30']);
+    assert.equal(lab.detached('carton', ['run', '-d', '-b', b, id]).status, 0);
+    const proc = path.join(b, 'carton-test-process.json');
+    fs.writeFileSync(proc, JSON.stringify({ args: ['echo', 'exec ran'], cwd: '/', user: { uid: 0, gid: 0 }, apparmorProfile: 'carton-test-exec' }));
+    const r = lab.run('carton', ['exec', '--process', proc, id]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'exec ran\n');
+    assert.ok(r.stderr.includes('carton-runtime: warning: process.apparmorProfile: AppArmor is not enabled on this host; profile "carton-test-exec" not applied\n'), r.stderr);
+    assert.equal(lab.run('carton', ['delete', '--force', id]).status, 0);
+    assert.deepEqual(lab.leaks('carton', id, b), []);
+  });
 });
 
 describe('linux.personality', () => {

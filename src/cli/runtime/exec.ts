@@ -2,7 +2,7 @@
 import { CartonError } from '../../common/errors';
 import { execInContainer } from '../../runtime/exec';
 import { Globals, parseCommand } from './globals';
-import { logDebug } from './log';
+import { logDebug, logWarn } from './log';
 
 export async function main(argv: string[], g: Globals): Promise<number> {
   const p = parseCommand(
@@ -56,5 +56,6 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     noNewPrivs: !!v['no-new-privs'],
     preserveFds: v['preserve-fds'] as number,
     debug: g.debug ? (m) => logDebug(g, m) : undefined,
+    warn: (m) => logWarn(g, m),
   });
 }
