@@ -260,3 +260,16 @@ test('a joined user namespace is entered as its root, before the other joins', (
   ]);
   assert.ok(all(ops, OpCode.MKNOD).filter((n) => n.path !== '/dev/console').every((n) => n.bindFallback === n.path));
 });
+
+test('a rootless runtime (hooksEnterAsOwner): the init is dumpable only around the hooks that enter it', () => {
+  const spec = validateSpec({ ...base(), hooks: { createContainer: [{ path: '/bin/true' }], startContainer: [{ path: '/bin/true' }] } });
+  const names = (ops: Op[]) => ops.filter((o) => o.op === OpCode.SYNC || o.op === OpCode.SET_DUMPABLE || o.op === OpCode.READY || o.op === OpCode.WAIT_START)
+    .map((o) => (o.op === OpCode.SYNC ? o.tag : o.op === OpCode.SET_DUMPABLE ? `dumpable=${o.dumpable}` : o.op === OpCode.READY ? 'READY' : 'WAIT_START'));
+  assert.deepEqual(names(buildCreatePlan(spec, ctx({ mode: 'run', hooksEnterAsOwner: true }), extras())),
+    ['dumpable=true', 'createContainer', 'dumpable=false', 'dumpable=true', 'startContainer', 'dumpable=false', 'READY']);
+  // create: `start` runs startContainer while the init waits at exec.fifo.
+  assert.deepEqual(names(buildCreatePlan(spec, ctx({ mode: 'create', hooksEnterAsOwner: true }), extras())),
+    ['dumpable=true', 'createContainer', 'dumpable=false', 'dumpable=true', 'READY', 'WAIT_START', 'dumpable=false']);
+  // As root the init stays non-dumpable throughout.
+  assert.deepEqual(names(buildCreatePlan(spec, ctx({ mode: 'create' }), extras())), ['createContainer', 'READY', 'WAIT_START']);
+});

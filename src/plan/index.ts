@@ -101,7 +101,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   ops.push(...mounts.beforePivot);
   ops.push(...planDevices(spec, { bindFallback: ns.has('user') || ctx.hostDevicesForFallback === true }));
   if (wantSync(hooks.prestart, hooks.createRuntime)) ops.push({ op: OpCode.SYNC, tag: 'createRuntime', source: 'hooks.createRuntime' });
-  if (wantSync(hooks.createContainer)) ops.push({ op: OpCode.SYNC, tag: 'createContainer', source: 'hooks.createContainer' });
+  if (wantSync(hooks.createContainer)) ops.push(...hookSync(ctx, 'createContainer'));
   ops.push(...switchRootOps(ctx));
 
   // Inside the new root.
@@ -128,12 +128,14 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
   ops.push(...lookupOps(process, ctx.home));
   // After `create` returns nobody listens on the init's socket: in create mode
   // `start` runs the startContainer hooks itself, and no SYNC follows READY.
-  if (ctx.mode === 'run' && wantSync(hooks.startContainer)) {
-    ops.push({ op: OpCode.SYNC, tag: 'startContainer', source: 'hooks.startContainer' });
-  }
+  if (ctx.mode === 'run' && wantSync(hooks.startContainer)) ops.push(...hookSync(ctx, 'startContainer'));
   ops.push(...seccompListenerSyncOps(extras.seccomp));
+  // create: `start` enters the waiting init's namespaces for the startContainer hooks.
+  const openForStart = ctx.mode === 'create' && ctx.hooksEnterAsOwner === true && (hooks.startContainer?.length ?? 0) > 0;
+  if (openForStart) ops.push({ op: OpCode.SET_DUMPABLE, dumpable: true, source: 'hooks.startContainer' });
   ops.push({ op: OpCode.READY, source: 'process' });
   if (ctx.mode === 'create') ops.push({ op: OpCode.WAIT_START, mode: WaitStartMode.FIFO, source: 'exec.fifo' });
+  if (openForStart) ops.push({ op: OpCode.SET_DUMPABLE, dumpable: false, source: 'hooks.startContainer' });
   ops.push(...finalOps(process, {
     capLastCap: extras.capLastCap,
     seccomp: extras.seccomp,
@@ -142,6 +144,19 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
     home: ctx.home,
   }));
   return { ops, warnings: mounts.warnings, initLeavesCgroups: cgroupJoin.initLeaves };
+}
+
+/**
+ * A hook SYNC for a hook that enters the container's namespaces (nsenter). The init is
+ * not dumpable, so its /proc/<pid>/ns files are root's: a rootless runtime could not open
+ * them. There (hooksEnterAsOwner) the init is dumpable for the length of the hook only,
+ * before any process of the container but this one exists.
+ */
+function hookSync(ctx: PlanContext, tag: 'createContainer' | 'startContainer'): Op[] {
+  const source = `hooks.${tag}`;
+  const sync: Op = { op: OpCode.SYNC, tag, source };
+  if (!ctx.hooksEnterAsOwner) return [sync];
+  return [{ op: OpCode.SET_DUMPABLE, dumpable: true, source }, sync, { op: OpCode.SET_DUMPABLE, dumpable: false, source }];
 }
 
 /**

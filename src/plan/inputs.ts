@@ -69,6 +69,11 @@ export interface PlanContext {
   /** AppArmor is enabled on the host: apply process.apparmorProfile (ignored otherwise, as crun does). */
   apparmorEnabled?: boolean;
   /**
+   * The runtime is not root: hooks that enter the container's namespaces open the init's
+   * /proc/<pid>/ns files as its owner, which needs the init dumpable meanwhile.
+   */
+  hooksEnterAsOwner?: boolean;
+  /**
    * HOME for the process when process.env has none: the home directory of
    * process.user in the container's /etc/passwd (runc's lookup). "/" when absent.
    */

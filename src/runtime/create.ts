@@ -139,6 +139,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
       cgroupJoin: cgroups.joinPlan?.(),
       setgroupsDenied: prep?.setgroupsDenied,
       apparmorEnabled: apparmorEnabled(),
+      hooksEnterAsOwner: process.geteuid?.() !== 0,
       // mknod is refused to a runtime that itself runs in a user namespace.
       hostDevicesForFallback: (require('./rootless') as typeof import('./rootless')).runningInUserNs(),
       home: spec.process?.user ? homeFromPasswd(rootfs, spec.process.user.uid) : undefined,

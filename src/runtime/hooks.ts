@@ -3,6 +3,7 @@
  * args (args[0] is argv[0]) and env, and killed with SIGKILL after `timeout`
  * seconds. Failures become errors naming the hook (hooks.prestart[0] (/bin/x)).
  */
+import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 import type { Hook, Hooks } from '../oci/spec';
 
@@ -53,7 +54,7 @@ function runHook(hook: Hook, field: string, input: string, opts: HookRunOptions)
     // joiner's children in it, so nsenter forks the hook there (its pid and /proc/self are the
     // container's). With a timeout, a supervisor kills the hook but not nsenter, so that
     // nsenter reaps it (ns-hook-timer.ts says why that matters).
-    const nsArgs = ['-t', String(opts.enterMountNsOf), '-m', '-u', '-i', '-n', '-C', '-p', '--', hook.path, ...args.slice(1)];
+    const nsArgs = ['-t', String(opts.enterMountNsOf), ...containerNsArgs(opts.enterMountNsOf), '--', hook.path, ...args.slice(1)];
     if (hook.timeout !== undefined) {
       const timed = (require('./ns-hook-timer') as typeof import('./ns-hook-timer')).timedNsenter(hook.timeout, hook.env ?? [], nsArgs);
       [file, argv, env, argv0, supervised] = [timed.file, timed.args, timed.env, undefined, true];
@@ -119,4 +120,28 @@ function envObject(env: string[]): Record<string, string> {
     if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
+}
+
+/** nsenter's flag for each namespace a container can have its own of (user first). */
+const NSENTER_FLAGS: [string, string][] = [['user', '-U'], ['mnt', '-m'], ['uts', '-u'], ['ipc', '-i'], ['net', '-n'], ['cgroup', '-C'], ['pid', '-p']];
+
+/**
+ * The namespaces the container does not share with this process. A shared one is left
+ * alone: re-entering the host's own (a rootless container keeps the host network) needs
+ * rights over it that a rootless runtime lacks. In a user namespace of its own, a rootless
+ * runtime's uid is the container's root already, so its credentials are kept (nsenter's
+ * setgroups would meet "deny"); as root, the hook becomes the container's root, as a hook
+ * run by the container's init would be.
+ */
+function containerNsArgs(pid: number): string[] {
+  const differs = (ns: string): boolean => {
+    try {
+      return fs.readlinkSync(`/proc/self/ns/${ns}`) !== fs.readlinkSync(`/proc/${pid}/ns/${ns}`);
+    } catch {
+      return ns !== 'user'; // unreadable: enter it, as before (nsenter reports what fails)
+    }
+  };
+  const args = NSENTER_FLAGS.filter(([ns]) => differs(ns)).map(([, flag]) => flag);
+  if (args.includes('-U') && process.geteuid?.() !== 0) args.push('--preserve-credentials');
+  return args;
 }

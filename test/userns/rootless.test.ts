@@ -75,6 +75,35 @@ test('spec --rootless + run as a user: root inside, hostname, exit code, files o
   assert.deepEqual(leftoversOf(xdgRoot, b.id, b.dir), []);
 });
 
+test('rootless hooks in the container: a startContainer hook enters its user namespace too', () => {
+  const b = rootlessBundle((s) => {
+    s.root!.readonly = false;
+    s.process!.args = ['sh', '-c', 'cat /hook-out'];
+    s.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat /proc/self/uid_map > /hook-out; id -u >> /hook-out; hostname >> /hook-out'] }] };
+  });
+  const r = asUser(u, ['run', b.id], { cwd: b.dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout), [`0 ${u.uid} 1`, '0', 'carton']);
+  assert.deepEqual(leftoversOf(xdgRoot, b.id, b.dir), []);
+
+  // create + start: `start` runs the hook while the init waits at exec.fifo.
+  fs.rmSync(path.join(b.dir, 'rootfs', 'hook-out'), { force: true });
+  const id2 = `${b.id}-cs`;
+  assert.equal(asUser(u, ['create', id2], { cwd: b.dir, detached: true }).status, 0);
+  const st = asUser(u, ['start', id2], { cwd: b.dir });
+  assert.equal(st.status, 0, st.stderr);
+  assert.ok(waitForFile(path.join(b.dir, 'rootfs', 'hook-out')), 'the hook wrote its output');
+  assert.deepEqual(lines(fs.readFileSync(path.join(b.dir, 'rootfs', 'hook-out'), 'utf8')), [`0 ${u.uid} 1`, '0', 'carton']);
+  asUser(u, ['delete', '--force', id2]);
+  assert.deepEqual(leftoversOf(xdgRoot, id2, b.dir), []);
+});
+
+function waitForFile(file: string, ms = 5000): boolean {
+  const deadline = Date.now() + ms;
+  while (!fs.existsSync(file) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  return fs.existsSync(file);
+}
+
 test('the spec --rootless config as written (terminal, read-only root) runs for the user', () => {
   const dir = path.join(u.home, `carton-test-bundle-${++counter}`);
   fs.mkdirSync(dir);
