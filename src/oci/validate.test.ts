@@ -178,3 +178,15 @@ test('an exec process file validates on its own', () => {
     /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/);
   assert.throws(() => validateProcess('x', 'process.json'), /process\.json: must be a JSON object/);
 });
+
+test('linux.resources: values of the wrong type are refused by name, before any cgroup is touched', () => {
+  const withResources = (resources: unknown) =>
+    ({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' }, linux: { resources } });
+  assert.throws(() => validateSpec(withResources({ memory: { limit: 'abc' } })), /linux\.resources\.memory\.limit: expected an integer, got "abc"/);
+  assert.throws(() => validateSpec(withResources({ pids: { limit: true } })), /linux\.resources\.pids\.limit: expected an integer, got true/);
+  assert.throws(() => validateSpec(withResources({ cpu: { shares: -2 } })), /linux\.resources\.cpu\.shares: expected a non-negative integer, got -2/);
+  assert.throws(() => validateSpec(withResources({ devices: [{ allow: 'yes' }] })), /linux\.resources\.devices\[0\]\.allow: expected true or false/);
+  assert.throws(() => validateSpec(withResources([])), /linux\.resources: /);
+  // What engines send passes: nulls, -1 for unlimited, unknown fields.
+  validateSpec(withResources({ memory: { limit: -1, swap: null }, pids: { limit: 0 }, devices: [{ allow: false, access: 'rwm' }], unknown: { x: 1 } }));
+});

@@ -13,6 +13,7 @@ import { rlimitResource } from '../plan/rlimits';
 import { propagationFlags } from '../plan/mount-options';
 import { checkIdMappings, checkMappedIds } from './validate-ids';
 import { checkSysctls } from './validate-sysctl';
+import { checkResources } from './validate-resources';
 import {
   type Obj, fail, unsupported, isObj, optObj, optBool, optString, optInt, optStringArray, optArray,
   reqString, reqInt, isAbsolute,
@@ -227,7 +228,8 @@ function checkLinux(spec: Obj, namespaces: NamespaceSet): void {
   checkMappedIds(spec, linux, namespaces);
   checkSysctls(linux, namespaces);
   checkDevices(linux);
-  optObj(linux, 'resources', 'linux.resources');
+  const resources = optObj(linux, 'resources', 'linux.resources');
+  if (resources) checkResources(resources, 'linux.resources');
   optString(linux, 'cgroupsPath', 'linux.cgroupsPath');
   const seccomp = optObj(linux, 'seccomp', 'linux.seccomp');
   if (seccomp) reqString(seccomp, 'defaultAction', 'linux.seccomp.defaultAction');

@@ -83,6 +83,11 @@ describe('bad input leaves nothing behind', () => {
     expectCreateFails(b, /linux\.resources\.memory\.limit \(4096\)/);
   });
 
+  test('a limit of the wrong type (a string where an integer goes)', () => {
+    const b = bundleWith((s) => (s.linux!.resources = { ...s.linux!.resources, memory: { limit: 'abc' as unknown as number } }));
+    expectCreateFails(b, /linux\.resources\.memory\.limit: expected an integer, got "abc"/);
+  });
+
   test('a CPU quota the kernel rejects', () => {
     const b = bundleWith((s) => (s.linux!.resources = { ...s.linux!.resources, cpu: { quota: 500, period: 100000 } }));
     expectCreateFails(b, /linux\.resources\.cpu\.quota.*invalid argument/);
