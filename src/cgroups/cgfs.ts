@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { nodeErrorReason } from '../common/errors';
 
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   const fd = fs.openSync(path.join(dir, file), fs.constants.O_WRONLY);
@@ -78,4 +79,41 @@ export function pidsRecursive(dir: string): number[] {
   };
   walk(dir);
   return out;
+}
+
+/** rmdir that reports whether the directory is gone (EBUSY/ENOTEMPTY: not yet). */
+export function rmdirIfEmpty(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT';
+  }
+}
+
+/** rmdir a cgroup and any sub-cgroups the container made, retrying EBUSY briefly; an error text or undefined. */
+export function removeTree(dir: string): string | undefined {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? undefined : `${dir}: ${nodeErrorReason(err)}`;
+  }
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      const err = removeTree(path.join(dir, e.name));
+      if (err) return err;
+    }
+  }
+  for (let i = 0; ; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return undefined;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return undefined;
+      if (code !== 'EBUSY' || i >= 50) return `${dir}: ${nodeErrorReason(err)}`;
+      sleepSync(10);
+    }
+  }
 }

@@ -8,6 +8,7 @@
  * a kernel; `hostLayout()` reads the two files once per process and caches.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { CartonError } from '../common/errors';
 
 export type CgroupKind = 'v1' | 'v2' | 'hybrid';
@@ -135,6 +136,12 @@ export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): Cg
 /** The key of a hierarchy in CgroupManager.paths for one controller. */
 export function hierarchyKeys(h: Hierarchy): string[] {
   return h.version === 2 ? [UNIFIED] : h.controllers;
+}
+
+/** This process's own cgroup directory in a hierarchy (host path). */
+export function ownCgroupDir(h: Hierarchy): string {
+  const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
+  return path.join(h.mountPoint, rel);
 }
 
 let cached: CgroupLayout | undefined;

@@ -11,8 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CartonError, nodeErrorReason } from '../common/errors';
 import type { LinuxResources } from '../oci/spec';
-import { errnoCode, pidsRecursive, readCgroupFile, readNumber, sleepSync, tryRead, writeCgroupFile } from './cgfs';
-import { hierarchyKeys, hostLayout, UNIFIED } from './detect';
+import { errnoCode, pidsRecursive, readCgroupFile, readNumber, removeTree, rmdirIfEmpty, sleepSync, tryRead, writeCgroupFile } from './cgfs';
+import { hierarchyKeys, hostLayout, ownCgroupDir, UNIFIED } from './detect';
 import { applyPlan, controllerPlacement, enableV2Controllers, loadDeviceProgram } from './apply';
 import { resolveCgroupPaths } from './path';
 import { planResources } from './resources';
@@ -178,7 +178,11 @@ class Manager implements CgroupManager {
 
   joinPlan(): CgroupJoin {
     const v1Dirs = [...new Set(Object.entries(this.paths).filter(([k]) => k !== UNIFIED).map(([, d]) => d))];
-    return { v1Dirs, v2Dir: this.paths[UNIFIED], ownV1Dirs: ownV1Dirs((key) => key !== UNIFIED && key in this.paths) };
+    // Where a waiting init goes back to: this process's own cgroup in the same hierarchies.
+    const ownV1Dirs = hostLayout().hierarchies
+      .filter((h) => h.version === 1 && hierarchyKeys(h).some((key) => key in this.paths))
+      .map(ownCgroupDir);
+    return { v1Dirs, v2Dir: this.paths[UNIFIED], ownV1Dirs };
   }
 
   update(resources: LinuxResources): void {
@@ -368,52 +372,4 @@ function checkMemoryUsage(dir: string, resources: LinuxResources): void {
   }
 }
 
-/** rmdir a cgroup and any sub-cgroups the container made, retrying EBUSY briefly. */
-/** rmdir that reports whether the directory is gone (EBUSY/ENOTEMPTY: not yet). */
-function rmdirIfEmpty(dir: string): boolean {
-  try {
-    fs.rmdirSync(dir);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT';
-  }
-}
-
-function removeTree(dir: string): string | undefined {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? undefined : `${dir}: ${nodeErrorReason(err)}`;
-  }
-  for (const e of entries) {
-    if (e.isDirectory()) {
-      const err = removeTree(path.join(dir, e.name));
-      if (err) return err;
-    }
-  }
-  for (let i = 0; ; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return undefined;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT') return undefined;
-      if (code !== 'EBUSY' || i >= 50) return `${dir}: ${nodeErrorReason(err)}`;
-      sleepSync(10);
-    }
-  }
-}
-
 export { readCgroupFile };
-
-/** This process's own directory in each v1 hierarchy the container has a directory in. */
-function ownV1Dirs(wanted: (key: string) => boolean): string[] {
-  const dirs: string[] = [];
-  for (const h of hostLayout().hierarchies) {
-    if (h.version !== 1 || !hierarchyKeys(h).some(wanted)) continue;
-    const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
-    dirs.push(path.join(h.mountPoint, rel));
-  }
-  return dirs;
-}

@@ -329,11 +329,10 @@ export function describePlan(ops: Op[]): string[] {
 
 /** Move a process back to this runtime's own cgroups (best effort: it only affects accounting). */
 function leaveContainerCgroups(pid: number): void {
-  const { hostLayout } = require('../cgroups/detect') as typeof import('../cgroups/detect');
+  const { hostLayout, ownCgroupDir } = require('../cgroups/detect') as typeof import('../cgroups/detect');
   for (const h of hostLayout().hierarchies) {
-    const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
     try {
-      fs.writeFileSync(`${h.mountPoint}/${rel}/cgroup.procs`.replace(/\/+/g, '/'), String(pid));
+      fs.writeFileSync(`${ownCgroupDir(h)}/cgroup.procs`, String(pid));
     } catch {
       /* this hierarchy will show one extra process; nothing else depends on it */
     }
