@@ -77,7 +77,9 @@ static int join_self(const char *file)
 	return 0;
 }
 
-/* fork(), with the child born in `cgroup2_dir` when one is given. */
+/* fork(), with the child born in `cgroup2_dir` when one is given. The raw clone3 skips
+ * glibc's fork bookkeeping: the child's cached thread id is the parent's, so nothing in
+ * the init may use raise(), abort() or pthread calls (none does; the init is one thread). */
 static pid_t fork_into(const char *cgroup2_dir)
 {
 	if (!cgroup2_dir || !*cgroup2_dir) {
