@@ -174,6 +174,18 @@ static int split_exec_args(const struct op *op, char ***argv, char ***env, size_
 	return 0;
 }
 
+/* OCI hooks name the file apart from argv[0] (a busybox applet, say): EXEC runs this one. */
+int op_program(const struct op *op)
+{
+	char *path;
+	if (want_args(op, 1, 1) < 0 || want_str(op, 0, &path) < 0)
+		return -1;
+	if (path[0] != '/')
+		return fail(EINVAL, "program path %s is not absolute", path);
+	st.program = path;
+	return 0;
+}
+
 int op_lookup(const struct op *op)
 {
 	char **argv, **env;
@@ -197,7 +209,9 @@ int op_exec(const struct op *op)
 	if (split_exec_args(op, &argv, &env, &envc) < 0)
 		return -1;
 	char *resolved = NULL;
-	if (st.lookup_path && st.lookup_argv0 && !strcmp(st.lookup_argv0, argv[0])) {
+	if (st.program) {
+		resolved = st.program;
+	} else if (st.lookup_path && st.lookup_argv0 && !strcmp(st.lookup_argv0, argv[0])) {
 		resolved = st.lookup_path;
 	} else {
 		int e = find_program(argv[0], env, envc, &resolved);

@@ -40,6 +40,7 @@ struct state {
 	int umask_set;       /* UMASK ran */
 	char *lookup_path;   /* LOOKUP result */
 	char *lookup_argv0;
+	char *program;       /* PROGRAM: the file EXEC runs, whatever argv[0] says */
 	char *cont_payload;  /* last CONTINUE payload */
 	uint32_t cont_len;
 	uint32_t index;      /* op being run */
@@ -110,6 +111,7 @@ int op_console(const struct op *op);
 /* exec.c */
 int op_console_socket(const struct op *op);
 int op_listener_socket(const struct op *op);
+int op_program(const struct op *op);
 int op_open_fifo(const struct op *op);
 int op_set_root(const struct op *op);
 int op_ready(const struct op *op);

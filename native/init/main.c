@@ -91,7 +91,7 @@ static const op_fn handlers[] = {
 	[26] = op_seccomp, [27] = op_console, [28] = op_setsid, [29] = op_chdir,
 	[30] = op_close_fds, [31] = op_ready, [32] = op_wait_start, [33] = op_lookup,
 	[34] = op_exec, [35] = op_personality, [36] = op_set_dumpable, [37] = NULL,
-	[38] = op_listener_socket, [39] = op_loopback_up,
+	[38] = op_listener_socket, [39] = op_loopback_up, [40] = op_program,
 };
 #define NUM_HANDLERS (sizeof(handlers) / sizeof(handlers[0]))
 

@@ -11,7 +11,7 @@ const OP_NAMES: Record<number, string> = {
   21: 'SETRLIMIT', 22: 'UMASK', 23: 'SET_USER', 24: 'CAPS', 25: 'NO_NEW_PRIVS', 26: 'SECCOMP', 27: 'CONSOLE',
   28: 'SETSID', 29: 'CHDIR', 30: 'CLOSE_FDS', 31: 'READY', 32: 'WAIT_START', 33: 'LOOKUP', 34: 'EXEC',
   35: 'PERSONALITY', 36: 'SET_DUMPABLE', 37: 'NOTE', 38: 'SECCOMP_LISTENER_SOCKET',
-  39: 'LOOPBACK_UP',
+  39: 'LOOPBACK_UP', 40: 'PROGRAM',
 };
 
 const FLAG_NAMES: [number, string][] = [

@@ -147,7 +147,7 @@ export function buildCreatePlanWithWarnings(spec: Spec, ctx: PlanContext, extras
 }
 
 /**
- * A hook SYNC for a hook that enters the container's namespaces (nsenter). The init is
+ * A hook SYNC for a hook that enters the container's namespaces (src/plan/hook-plan.ts). The init is
  * not dumpable, so its /proc/<pid>/ns files are root's: a rootless runtime could not open
  * them. There (hooksEnterAsOwner) the init is dumpable for the length of the hook only,
  * before any process of the container but this one exists.

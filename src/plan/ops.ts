@@ -96,6 +96,8 @@ export const enum OpCode {
   SECCOMP_LISTENER_SOCKET = 38,
   /** Set the loopback interface of the current network namespace up (a new one starts down). */
   LOOPBACK_UP = 39,
+  /** The absolute file the next EXEC runs, whatever its argv[0] (OCI hooks name both apart). */
+  PROGRAM = 40,
 }
 
 export const enum MountTargetKind {
@@ -203,7 +205,8 @@ export type Op =
   | (OpBase & { op: OpCode.SET_DUMPABLE; dumpable: boolean })
   | (OpBase & { op: OpCode.NOTE; key: string; value: string })
   | (OpBase & { op: OpCode.SECCOMP_LISTENER_SOCKET; path: string })
-  | (OpBase & { op: OpCode.LOOPBACK_UP });
+  | (OpBase & { op: OpCode.LOOPBACK_UP })
+  | (OpBase & { op: OpCode.PROGRAM; path: string });
 
 /** Messages the init sends to TypeScript. */
 export const enum InitMessage {

@@ -83,6 +83,7 @@ export function opArgs(op: Op): WireArg[] {
     case OpCode.NOTE: return [str(op.key, op), str(op.value, op)];
     case OpCode.SECCOMP_LISTENER_SOCKET: return [str(op.path, op)];
     case OpCode.LOOPBACK_UP: return [];
+    case OpCode.PROGRAM: return [str(op.path, op)];
   }
   const never: never = op;
   throw new CartonError('EINTERNAL', `unknown op ${JSON.stringify(never)}`);

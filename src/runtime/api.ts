@@ -7,7 +7,7 @@
  *       opts: { root?, id, bundle?, pidFile?, consoleSocket?, preserveFds?, noPivot?,
  *               noNewKeyring?, mode?: 'create' | 'run', stdio?, warn? }
  *       mode 'create' (default) leaves the container waiting for startContainer.
- *   startContainer(root: string | undefined, id: string, warn?): void
+ *   startContainer(root: string | undefined, id: string, warn?): Promise<void>
  *   runContainer(opts: RunOptions): Promise<number>
  *       opts: CreateOptions minus mode, plus { detach?, keep? }. Foreground: resolves
  *       with the container's exit code (128+signal when killed) after deleting it

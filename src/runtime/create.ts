@@ -252,10 +252,12 @@ async function onSync(
       runHooks(spec.hooks, 'createRuntime', state);
       return;
     case 'createContainer':
-      runHooks(spec.hooks, 'createContainer', state, { enterMountNsOf: pid || undefined });
+      if (pid) await containerHooks().runHooksInContainer(spec.hooks, 'createContainer', state, pid);
+      else runHooks(spec.hooks, 'createContainer', state);
       return;
     case 'startContainer':
-      runHooks(spec.hooks, 'startContainer', { ...state, status: 'created' }, { enterMountNsOf: pid || undefined });
+      if (pid) await containerHooks().runHooksInContainer(spec.hooks, 'startContainer', { ...state, status: 'created' }, pid);
+      else runHooks(spec.hooks, 'startContainer', { ...state, status: 'created' });
       return;
     case 'seccomp-listener':
       return seccompAgentPayload(spec, { ...record, pid }, pid, 'creating');
@@ -320,6 +322,11 @@ function explainOom(err: unknown, cgroups: CgroupManager | undefined, spec: Spec
     `linux.resources.memory.limit (${limit}): the container was killed by the OOM killer while being created: the limit is below what it needs`,
     { cause: err },
   );
+}
+
+/** Loaded only for configs with createContainer/startContainer hooks. */
+function containerHooks(): typeof import('./container-hooks') {
+  return require('./container-hooks') as typeof import('./container-hooks');
 }
 
 /** One line per op, for --debug (loaded only then). */

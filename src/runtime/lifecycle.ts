@@ -7,7 +7,7 @@ import type { ContainerStatus } from '../oci/spec';
 import { cgroupsFromState } from './deps';
 import { cgroupsForRecord } from './rootless-cgroups';
 import { releaseFifo } from './fifo';
-import { runHooks, runHooksWarnOnly } from './hooks';
+import { runHooksWarnOnly } from './hooks';
 import { isSameLiveProcess, signalProcess, waitGone } from './proc';
 import { deriveStatus, stateJson } from './status';
 import { ContainerRecord, StateStore } from './store';
@@ -30,7 +30,7 @@ export function containerState(root: string | undefined, id: string): Record<str
   return stateJson(record, status);
 }
 
-export function startContainer(root: string | undefined, id: string, warn: (m: string) => void = () => {}): void {
+export async function startContainer(root: string | undefined, id: string, warn: (m: string) => void = () => {}): Promise<void> {
   const { store, record, status } = loadContainer(root, id);
   if (status === 'stopped') throw new CartonError('ESTATE', 'cannot start a container that has stopped');
   if (status !== 'created') throw new CartonError('ESTATE', `cannot start an already ${status} container`);
@@ -39,7 +39,8 @@ export function startContainer(root: string | undefined, id: string, warn: (m: s
     // startContainer hooks run before the user's process, in the container's mount
     // namespace; the container is still held at exec.fifo, so this is that moment.
     try {
-      runHooks(record.config.hooks, 'startContainer', stateJson(record, 'created'), { enterMountNsOf: record.pid });
+      await (require('./container-hooks') as typeof import('./container-hooks'))
+        .runHooksInContainer(record.config.hooks, 'startContainer', stateJson(record, 'created'), record.pid);
     } catch (err) {
       // The spec: a failed startContainer hook stops the container (it never runs the process).
       signalProcess(record.pid, 9);

@@ -28,7 +28,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   const warn = opts.warn ?? (() => {});
   if (opts.detach) {
     await createContainer({ ...opts, mode: 'create' });
-    startContainer(opts.root, opts.id, warn);
+    await startContainer(opts.root, opts.id, warn);
     return 0;
   }
   const loaded = opts.loaded ?? loadBundle(opts.bundle);

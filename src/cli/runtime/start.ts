@@ -3,9 +3,9 @@ import { startContainer } from '../../runtime/lifecycle';
 import { Globals, parseCommand } from './globals';
 import { logWarn } from './log';
 
-export function main(argv: string[], g: Globals): number {
+export async function main(argv: string[], g: Globals): Promise<number> {
   const p = parseCommand({ name: 'start', usage: '<container-id>', flags: [], minArgs: 1, maxArgs: 1 }, argv);
   if (!p) return 0;
-  startContainer(g.root, p.positionals[0], (m) => logWarn(g, m));
+  await startContainer(g.root, p.positionals[0], (m) => logWarn(g, m));
   return 0;
 }
