@@ -14,8 +14,7 @@ const consoleModule = (): typeof import('./console') => require('./console') as 
 import { buildExecPlan, cgroupsFromState, startInit, InitStdio } from './deps';
 import { describePlan, planExtras } from './create';
 import { loadContainer } from './lifecycle';
-import { FORWARDED_SIGNALS, exitCodeOf } from './run';
-import { signalProcess } from './proc';
+import { exitCodeOf, forwardSignals } from './run';
 import { writeFileAtomic } from './store';
 import { seccompAgentPayload } from './seccomp-agent';
 import { apparmorEnabled, homeFromPasswd, setgroupsDeniedFor } from './host-facts';
@@ -63,22 +62,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     receiver = await consoleModule().listenForConsole();
     consoleSocket = receiver.socketPath;
   }
-  const forwarders: Array<[NodeJS.Signals, () => void]> = [];
   let stopProxy: (() => Promise<void>) | undefined;
   // As in run: signals are caught from the start and passed on once the pid is known.
-  let execPid = 0;
-  const pending: number[] = [];
-  if (!opts.detach) {
-    const sigs = require('os').constants.signals as Record<string, number>;
-    for (const sig of FORWARDED_SIGNALS) {
-      const h = (): void => {
-        if (execPid) signalProcess(execPid, sigs[sig]);
-        else pending.push(sigs[sig]);
-      };
-      process.on(sig, h);
-      forwarders.push([sig, h]);
-    }
-  }
+  const signals = opts.detach ? undefined : forwardSignals();
   try {
     const ctx: ExecPlanContext = {
       containerPid: record.pid,
@@ -116,12 +102,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     const pid = await init.containerPid;
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644, false);
     if (opts.detach) return 0;
-    execPid = pid;
-    for (const sig of pending.splice(0)) signalProcess(pid, sig);
+    signals?.to(pid);
     if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);
     return exitCodeOf(await init.exit);
   } finally {
-    for (const [sig, h] of forwarders) process.off(sig, h);
+    signals?.stop();
     if (stopProxy) await stopProxy();
     if (receiver) receiver.close();
   }

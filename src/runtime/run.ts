@@ -23,6 +23,30 @@ export interface RunOptions extends Omit<CreateOptions, 'mode'> {
 /** Signals a foreground runtime passes on to the container instead of dying of them. */
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
+/**
+ * Catch FORWARDED_SIGNALS from now on (run, foreground exec): one that arrives before the
+ * process exists is held and passed on as soon as to(pid) names it, never fatal to us.
+ */
+export function forwardSignals(): { to(pid: number): void; stop(): void } {
+  const sigs = require('os').constants.signals as Record<string, number>;
+  let target = 0;
+  const pending: number[] = [];
+  const handlers = FORWARDED_SIGNALS.map((sig): [NodeJS.Signals, () => void] => [sig, () => {
+    if (target) signalProcess(target, sigs[sig]);
+    else pending.push(sigs[sig]);
+  }]);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return {
+    to(pid) {
+      target = pid;
+      for (const s of pending.splice(0)) signalProcess(pid, s);
+    },
+    stop() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
+  };
+}
+
 /** Returns the exit code the runtime should exit with (0 for --detach). */
 export async function runContainer(opts: RunOptions): Promise<number> {
   const warn = opts.warn ?? (() => {});
@@ -39,25 +63,11 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     consoleSocket = receiver.socketPath;
   }
   let stopProxy: (() => Promise<void>) | undefined;
-  // Installed before the container exists: a signal that arrives while it is being
-  // created is held and passed on as soon as its pid is known, never fatal to us.
-  let containerPid = 0;
-  const pending: number[] = [];
-  const sigs = require('os').constants.signals as Record<string, number>;
-  const forwarders: Array<[NodeJS.Signals, () => void]> = [];
-  for (const sig of FORWARDED_SIGNALS) {
-    const h = (): void => {
-      if (containerPid) signalProcess(containerPid, sigs[sig]);
-      else pending.push(sigs[sig]);
-    };
-    process.on(sig, h);
-    forwarders.push([sig, h]);
-  }
+  const signals = forwardSignals();
   try {
     const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run', transient: !opts.keep });
     const { record, store, init } = created;
-    containerPid = record.pid;
-    for (const s of pending.splice(0)) signalProcess(containerPid, s);
+    signals.to(record.pid);
     if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);
     // A failing poststart hook is a warning only (spec): the others run, the container goes on.
     runHooksWarnOnly(record.config.hooks, 'poststart', stateJson(record, 'running'), warn);
@@ -80,7 +90,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     trace('run: deleted');
     return code;
   } finally {
-    for (const [sig, h] of forwarders) process.off(sig, h);
+    signals.stop();
     if (stopProxy) await stopProxy();
     if (receiver) receiver.close();
   }
