@@ -7,31 +7,24 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../../src/oci/spec';
-import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
-import { forceCleanup, leftovers, makeRoot, newId, runtimeDetached, runtimeSync, stateOf, waitFor } from './helpers';
+import { makeBundle, minimalSpec } from '../helpers/busybox';
+import { leftovers, runtimeDetached, runtimeSync, stateOf, waitFor, runtimeFixture } from './helpers';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
 
 function bundleWith(mutate: (s: Spec) => void, args = ['true']): string {
   const spec = minimalSpec(args);
   mutate(spec);
   const b = makeBundle(spec);
-  bundles.push(b);
+  fx.keep(b);
   return b;
 }
 
 /** create must fail with `pattern` in the message and leave nothing behind. */
 function expectCreateFails(b: string, pattern: RegExp, extra: string[] = []): void {
-  const id = newId('bad');
-  ids.push(id);
+  const id = fx.id('bad');
   const logFile = path.join(b, 'log.json');
   const r = runtimeDetached(root, ['--log', logFile, '--log-format', 'json', 'create', '-b', b, ...extra, id]);
   assert.notEqual(r.status, 0, 'create should fail');
@@ -66,8 +59,7 @@ describe('bad input leaves nothing behind', () => {
     try {
       const b = bundleWith((s) => s.mounts!.push({ destination: '/escape/target', type: 'tmpfs', source: 'tmpfs' }), ['true']);
       fs.symlinkSync(outside, path.join(b, 'rootfs', 'escape'));
-      const id = newId('symlink');
-      ids.push(id);
+      const id = fx.id('symlink');
       const r = runtimeSync(root, ['run', '-b', b, id]);
       // Either way, the host directory the symlink names got no mount and no new entries.
       assert.deepEqual(fs.readdirSync(outside), []);
@@ -117,8 +109,7 @@ describe('bad input leaves nothing behind', () => {
 
   test('a duplicate id', () => {
     const b = bundleWith(() => {}, ['sleep', '30']);
-    const id = newId('dup');
-    ids.push(id);
+    const id = fx.id('dup');
     assert.equal(runtimeDetached(root, ['create', '-b', b, id]).status, 0);
     const st = stateOf(root, id);
     const r = runtimeDetached(root, ['create', '-b', b, id]);
@@ -132,8 +123,7 @@ describe('bad input leaves nothing behind', () => {
 
   test('start twice, and exec into a stopped container', () => {
     const b = bundleWith(() => {}, ['true']);
-    const id = newId('twice');
-    ids.push(id);
+    const id = fx.id('twice');
     assert.equal(runtimeDetached(root, ['create', '-b', b, id]).status, 0);
     assert.equal(runtimeSync(root, ['start', id]).status, 0);
     assert.ok(waitFor(() => stateOf(root, id).status === 'stopped'));

@@ -7,19 +7,13 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
+import { makeBundle, minimalSpec } from '../helpers/busybox';
 import { runInPty } from '../helpers/pty';
-import { BIN, forceCleanup, leftovers, makeRoot, newId } from './helpers';
+import { BIN, leftovers, runtimeFixture } from './helpers';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
 
 test('run -t with a user namespace and a prestart hook does not deadlock on the console socket', async () => {
   const spec = minimalSpec(['sh', '-c', 'tty; id -u; read go; stty size']);
@@ -28,13 +22,12 @@ test('run -t with a user namespace and a prestart hook does not deadlock on the 
   spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   const b = makeBundle(spec);
-  bundles.push(b);
+  fx.keep(b);
   fs.chmodSync(b, 0o755); // the mapped root must reach its rootfs
   const marker = path.join(b, 'prestart-ran');
   spec.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${marker}`] }] };
   fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify(spec));
-  const id = newId('tty-userns');
-  ids.push(id);
+  const id = fx.id('tty-userns');
   const r = await runInPty(`stty rows 33 cols 77; ${process.execPath} ${BIN} --root ${root} run -b ${b} ${id}`, {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
     timeoutMs: 20_000,

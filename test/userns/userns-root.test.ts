@@ -9,19 +9,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { makeBundle, makeBusyboxRootfs, minimalSpec, removeBundle } from '../helpers/busybox';
-import { forceCleanup, leftovers, makeRoot, newId, runtimeDetached, runtimeSync } from '../runtime/helpers';
+import { makeBundle, makeBusyboxRootfs, minimalSpec } from '../helpers/busybox';
+import { leftovers, runtimeDetached, runtimeSync, runtimeFixture } from '../runtime/helpers';
 import type { LinuxIDMapping, Spec } from '../../src/oci/spec';
 
-const root = makeRoot();
-const bundles: string[] = [];
-const ids: string[] = [];
-
-after(() => {
-  for (const id of ids) forceCleanup(root, id);
-  for (const b of bundles) removeBundle(b);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const fx = runtimeFixture();
+const root = fx.root;
+after(() => fx.cleanup());
 
 const map = (containerID: number, hostID: number, size: number): LinuxIDMapping => ({ containerID, hostID, size });
 
@@ -36,7 +30,7 @@ function usernsSpec(args: string[], uid: LinuxIDMapping[] = [map(0, 100000, 6553
 function bundleOf(spec: Spec, parent?: string): string {
   if (!parent) {
     const b = makeBundle(spec, 'carton-test-userns-');
-    bundles.push(b);
+    fx.keep(b);
     // mkdtemp makes it 0700: the container's root (host uid 100000) must be able to pass.
     fs.chmodSync(b, 0o711);
     return b;
@@ -49,8 +43,7 @@ function bundleOf(spec: Spec, parent?: string): string {
 
 function run(spec: Spec, label: string, parent?: string) {
   const bundle = bundleOf(spec, parent);
-  const id = newId(label);
-  ids.push(id);
+  const id = fx.id(label);
   const r = runtimeSync(root, ['run', '--bundle', bundle, id]);
   return { ...r, id, bundle };
 }
@@ -97,8 +90,7 @@ test('non-contiguous mappings: several extents, each to its own host range', () 
 test('exec joins the container user namespace', () => {
   const spec = usernsSpec(['sleep', '30']);
   const bundle = bundleOf(spec);
-  const id = newId('exec');
-  ids.push(id);
+  const id = fx.id('exec');
   const c = runtimeDetached(root, ['run', '--detach', '--bundle', bundle, id]);
   assert.equal(c.status, 0, c.stderr);
   const e = runtimeSync(root, ['exec', id, 'sh', '-c', 'cat /proc/self/uid_map; id -u; touch /tmp/by-exec']);
@@ -111,7 +103,7 @@ test('exec joins the container user namespace', () => {
 
 test('a rootfs the mapped root cannot reach: refused up front with the reason, nothing left', () => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-private-'));
-  bundles.push(parent);
+  fx.keep(parent);
   fs.chmodSync(parent, 0o700);
   const r = run(usernsSpec(['true']), 'unreachable', parent);
   assert.equal(r.status, 1);
@@ -170,8 +162,7 @@ test('a failure after the container is ready (execve refuses the binary) leaves 
   const bundle = bundleOf(spec);
   // Executable but no ELF and no #!: LOOKUP accepts it, execve says ENOEXEC, after READY.
   fs.writeFileSync(path.join(bundle, 'rootfs', 'bin', 'not-a-program'), Buffer.from([0, 1, 2, 3, 4, 5, 6, 7]), { mode: 0o755 });
-  const id = newId('late-fail');
-  ids.push(id);
+  const id = fx.id('late-fail');
   const r = runtimeSync(root, ['run', '--bundle', bundle, id]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /not-a-program/);
