@@ -42,7 +42,7 @@ export function cgroupLeaks(name: string): string[] {
       if (!e.isDirectory()) continue;
       const p = path.join(dir, e.name);
       if (e.name.includes(name)) found.push(`cgroup ${p}`);
-      else if (depth < 3) walk(p, depth + 1);
+      else if (depth < 5) walk(p, depth + 1);
     }
   };
   walk('/sys/fs/cgroup', 0);

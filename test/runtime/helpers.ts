@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeBundle, minimalSpec, removeBundle } from '../helpers/busybox';
 import type { Spec } from '../../src/oci/spec';
+import { cgroupLeaks, mountLeaks } from '../badinput/leaks';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const BIN = path.join(REPO, 'bin', 'carton-runtime');
@@ -73,12 +74,7 @@ export function stateOf(root: string, id: string): Record<string, unknown> {
 
 /** Everything a container could leave behind, found by its id and its bundle path. */
 export function leftovers(root: string, id: string, bundle: string): string[] {
-  const out: string[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp && (mp.startsWith(bundle) || mp.includes(id))) out.push(`mount ${mp}`);
-  }
-  for (const dir of findCgroupDirs(id)) out.push(`cgroup ${dir}`);
+  const out: string[] = [...mountLeaks(bundle, id), ...cgroupLeaks(id)];
   if (fs.existsSync(path.join(root, id))) out.push(`state dir ${path.join(root, id)}`);
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
@@ -89,27 +85,6 @@ export function leftovers(root: string, id: string, bundle: string): string[] {
     }
   }
   return out;
-}
-
-function findCgroupDirs(id: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 5) return;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
-      if (e.name.includes(id)) found.push(p);
-      else walk(p, depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
-  return found;
 }
 
 /** Remove whatever a failed test left, so the next test starts clean. */
