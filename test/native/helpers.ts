@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CLONE, ForkMode, MS, MountTargetKind, Op, OpCode, S_IF } from '../../src/plan/ops';
+import { CLONE, ForkMode, MS, MountTargetKind, Op, OpCode, S_IF, WaitStartMode } from '../../src/plan/ops';
 import { makeBusyboxRootfs } from '../helpers/busybox';
 
 export const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -124,5 +124,18 @@ export function receiveFdOnce(server: import('net').Server, totalMs = 5000): Pro
       const fd = (conn as unknown as { _handle: { fd: number } })._handle.fd;
       recvFdAsync(fd, totalMs).then(resolve, reject).finally(() => conn.destroy());
     });
+  });
+}
+
+/** A `create`-like plan: DETACH, READY, then wait at the fifo before `echo started`. */
+export function createdAtFifoOps(rootfs: string, fifo: string): Op[] {
+  return containerOps(rootfs, {
+    args: ['sh', '-c', 'echo started'],
+    fork: ForkMode.DETACH,
+    afterFork: [{ op: OpCode.OPEN_FIFO, source: 'exec.fifo', path: fifo }],
+    beforeExec: [
+      { op: OpCode.READY, source: 'create' },
+      { op: OpCode.WAIT_START, source: 'start', mode: WaitStartMode.FIFO },
+    ],
   });
 }

@@ -6,10 +6,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { ForkMode, OpCode, S_IF, WaitStartMode } from '../../src/plan/ops';
+import { ForkMode, OpCode, S_IF } from '../../src/plan/ops';
 import { startInit } from '../../src/native/init-driver';
 import { CartonError } from '../../src/common/errors';
-import { containerOps, makeRootfs, receiveFdOnce, runOps } from './helpers';
+import { containerOps, createdAtFifoOps, makeRootfs, receiveFdOnce, runOps } from './helpers';
 
 const c = makeRootfs();
 after(() => c.cleanup());
@@ -42,15 +42,7 @@ test('create/start: READY, then WAIT_START blocks until the fifo is opened for r
     if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
   });
   const h = startInit({
-    ops: containerOps(c.rootfs, {
-      args: ['sh', '-c', 'echo started'],
-      fork: ForkMode.DETACH,
-      afterFork: [{ op: OpCode.OPEN_FIFO, source: 'exec.fifo', path: fifo }],
-      beforeExec: [
-        { op: OpCode.READY, source: 'create' },
-        { op: OpCode.WAIT_START, source: 'start', mode: WaitStartMode.FIFO },
-      ],
-    }),
+    ops: createdAtFifoOps(c.rootfs, fifo),
     stdio: ['ignore', out, out],
   });
   pid = await h.containerPid;

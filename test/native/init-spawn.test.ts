@@ -7,8 +7,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ForkMode, OpCode, WaitStartMode } from '../../src/plan/ops';
-import { containerOps, makeRootfs } from './helpers';
+import { ForkMode, OpCode } from '../../src/plan/ops';
+import { containerOps, createdAtFifoOps, makeRootfs } from './helpers';
 import { startInit, type InitHandle } from '../../src/native/init-driver';
 
 const c = makeRootfs();
@@ -105,15 +105,7 @@ test('a DETACH plan through the addon: pid and READY arrive, unref lets go, ref 
   });
   require('child_process').execFileSync('mkfifo', [fifo]);
   const h = startInit({
-    ops: containerOps(c.rootfs, {
-      args: ['sh', '-c', 'echo started'],
-      fork: ForkMode.DETACH,
-      afterFork: [{ op: OpCode.OPEN_FIFO, source: 'exec.fifo', path: fifo }],
-      beforeExec: [
-        { op: OpCode.READY, source: 'create' },
-        { op: OpCode.WAIT_START, source: 'start', mode: WaitStartMode.FIFO },
-      ],
-    }),
+    ops: createdAtFifoOps(c.rootfs, fifo),
     stdio: ['ignore', out, out],
   });
   assert.equal(h.spawnedWith, 'addon');
