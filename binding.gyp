@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "carton",
-      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c", "native/addon/spawn.c", "native/common/scm.c"],
+      "sources": ["native/addon/addon.c", "native/addon/fds.c", "native/addon/bpf.c", "native/addon/errors.c", "native/addon/spawn.c", "native/addon/prestart.c", "native/common/scm.c", "native/common/frame.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"]
     },
     {
@@ -19,6 +19,21 @@
         "native/init/exec.c",
         "native/common/scm.c"
       ],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "ldflags": ["-static"]
+    },
+    {
+      "target_name": "carton-runtime-cli",
+      "type": "executable",
+      "sources": ["native/client/main.c", "native/common/frame.c"],
+      "defines": ["CARTON_CLI_RUNTIME"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "ldflags": ["-static"]
+    },
+    {
+      "target_name": "carton-cli",
+      "type": "executable",
+      "sources": ["native/client/main.c", "native/common/frame.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
       "ldflags": ["-static"]
     }

@@ -20,6 +20,12 @@ const path = require('path');
 
 const MAGIC = 'carton-code-cache-2';
 
+/** Words that get a code cache of their own; anything else shares "main". */
+const SUBCOMMANDS = {
+  'carton-runtime': ['create', 'start', 'run', 'exec', 'state', 'kill', 'delete', 'list', 'ps', 'spec', 'pause', 'resume', 'update', 'events', 'features'],
+  carton: ['run', 'ps', 'rm', 'pull', 'push', 'images', 'rmi', 'tag', 'inspect', 'load', 'save', 'import', 'login', 'logout', 'info', 'version', 'image'],
+};
+
 /**
  * @param {string} name bundle name (dist/bundle/<name>.js)
  * @param {string} binDir the bin/ directory
@@ -57,10 +63,46 @@ function loadBundle(name, binDir, subcommands = []) {
       if (code === 0) writeCache(cacheFile, identity, script, crc32);
     });
   }
+  runScript(script, file);
+  return true;
+}
+
+function runScript(script, file) {
   const mod = { exports: {}, filename: file, id: file, loaded: false, children: [], paths: [] };
   const req = require('module').createRequire(file);
   script.runInThisContext()(mod.exports, req, mod, file, path.dirname(file));
-  return true;
+  return mod.exports;
+}
+
+/**
+ * For a prestarted worker (bin/prestart-worker.js): the bundle's exports, nothing run,
+ * through the "server" cache. That cache holds the functions of every subcommand a worker
+ * has run so far (listed in its header as `covers`): a worker that runs a new one writes
+ * it again, after its caller has left. Undefined without a bundle.
+ */
+function loadBundleExports(name, binDir) {
+  const file = path.join(binDir, '..', 'dist', 'bundle', `${name}.js`);
+  if (!fs.existsSync(file)) return undefined;
+  const identity = identityOf(fs.statSync(file));
+  const source = decode(fs.readFileSync(file));
+  const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
+  const cacheFile = cacheFileFor(file, 'server');
+  const own = crc32 ? readCacheWithHead(cacheFile, identity, crc32) : undefined;
+  const data = own ? own.data : crc32 ? readCache(cacheFileFor(file, 'main'), identity, crc32) : undefined;
+  const covers = own && Array.isArray(own.head.covers) ? own.head.covers : [];
+  const vm = require('vm');
+  const script = new vm.Script(wrapperSource(source), { filename: file, cachedData: data });
+  const exports = runScript(script, file);
+  return {
+    exports,
+    file,
+    /** After a successful command `args`: keep what it compiled, once per subcommand. */
+    keepCompiled(args) {
+      const key = subcommandOf(args, SUBCOMMANDS[name] || []) || 'main';
+      if (!crc32 || (covers.includes(key) && !script.cachedDataRejected)) return;
+      writeCache(cacheFile, identity, script, crc32, { covers: [...covers.filter((c) => c !== key), key] });
+    },
+  };
 }
 
 /**
@@ -98,6 +140,10 @@ function crc32Function() {
 
 /** Header line (JSON: magic, bundle identity, data length and CRC-32) then V8's cache data. */
 function readCache(cacheFile, identity, crc32) {
+  return readCacheWithHead(cacheFile, identity, crc32)?.data;
+}
+
+function readCacheWithHead(cacheFile, identity, crc32) {
   let buf;
   try {
     buf = fs.readFileSync(cacheFile);
@@ -115,15 +161,15 @@ function readCache(cacheFile, identity, crc32) {
   const data = buf.subarray(nl + 1);
   if (!head || head.magic !== MAGIC || head.identity !== identity || head.length !== data.length) return undefined;
   if (head.crc32 !== crc32(data)) return undefined;
-  return data;
+  return { data, head };
 }
 
-function writeCache(cacheFile, identity, script, crc32 = crc32Function()) {
+function writeCache(cacheFile, identity, script, crc32 = crc32Function(), extra = {}) {
   if (!crc32) return;
   const tmp = `${cacheFile}.tmp-${process.pid}`;
   try {
     const data = script.createCachedData();
-    const head = JSON.stringify({ magic: MAGIC, identity, length: data.length, crc32: crc32(data) });
+    const head = JSON.stringify({ magic: MAGIC, identity, length: data.length, crc32: crc32(data), ...extra });
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
       fs.writeSync(fd, Buffer.concat([Buffer.from(`${head}\n`), data]));
@@ -159,4 +205,4 @@ function writeFirstCache(bundleFile) {
   writeCache(cacheFileFor(bundleFile, 'main'), identityOf(fs.statSync(bundleFile)), script);
 }
 
-module.exports = { loadBundle, writeFirstCache, subcommandOf };
+module.exports = { loadBundle, loadBundleExports, writeFirstCache, subcommandOf, SUBCOMMANDS };

@@ -277,6 +277,13 @@ napi_value js_recv_fd_message(napi_env env, napi_callback_info info);
 napi_value js_set_winsize(napi_env env, napi_callback_info info);
 napi_value js_spawn_init(napi_env env, napi_callback_info info);
 napi_value js_waitpid_nohang(napi_env env, napi_callback_info info);
+napi_value js_listen_unix(napi_env env, napi_callback_info info);
+napi_value js_accept_caller(napi_env env, napi_callback_info info);
+napi_value js_socketpair(napi_env env, napi_callback_info info);
+napi_value js_frame_send(napi_env env, napi_callback_info info);
+napi_value js_frame_recv(napi_env env, napi_callback_info info);
+napi_value js_dup2(napi_env env, napi_callback_info info);
+napi_value js_watch_caller(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -289,6 +296,9 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "bpfReplaceCgroupDevice", bpf_replace_cgroup_device },
 		{ "bpfQueryCgroupDevice", bpf_query_cgroup_device },
 		{ "spawnInit", js_spawn_init }, { "waitpidNoHang", js_waitpid_nohang },
+		{ "listenUnix", js_listen_unix }, { "acceptCaller", js_accept_caller },
+		{ "socketpair", js_socketpair }, { "frameSend", js_frame_send },
+		{ "frameRecv", js_frame_recv }, { "dup2", js_dup2 }, { "watchCaller", js_watch_caller },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;

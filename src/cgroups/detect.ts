@@ -7,6 +7,7 @@
  * The parsing is pure (text in, layout out) so every layout is unit-tested without
  * a kernel; `hostLayout()` reads the two files once per process and caches.
  */
+import { callerProcDir } from '../common/caller';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CartonError } from '../common/errors';
@@ -138,7 +139,7 @@ export function hierarchyKeys(h: Hierarchy): string[] {
   return h.version === 2 ? [UNIFIED] : h.controllers;
 }
 
-/** This process's own cgroup directory in a hierarchy (host path). */
+/** This process's own cgroup directory in a hierarchy (host path): its caller's, in a prestarted worker. */
 export function ownCgroupDir(h: Hierarchy): string {
   const rel = h.ownPath.startsWith(h.mountRoot) ? h.ownPath.slice(h.mountRoot.length) : h.ownPath;
   return path.join(h.mountPoint, rel);
@@ -151,7 +152,8 @@ export function hostLayout(): CgroupLayout {
   if (!cached) {
     cached = parseCgroupLayout(
       fs.readFileSync('/proc/self/mountinfo', 'utf8'),
-      fs.readFileSync('/proc/self/cgroup', 'utf8'),
+      // A prestarted worker's cgroups are not its caller's (src/common/caller.ts).
+      fs.readFileSync(`${callerProcDir()}/cgroup`, 'utf8'),
     );
   }
   return cached;

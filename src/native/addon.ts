@@ -38,6 +38,18 @@ export interface CartonAddon {
   bpfReplaceCgroupDevice(cgroupDirPath: string, insns: Buffer): void;
   /** Ids of the device programs attached to a cgroup v2 directory. */
   bpfQueryCgroupDevice(cgroupDirPath: string): number[];
+  /** Prestart (docs/prestart.md): a blocking listening unix socket at path, mode 0600. */
+  listenUnix(path: string): number;
+  /** Wait for one connection: [fd, peer pid, uid, gid] (SO_PEERCRED). */
+  acceptCaller(listenFd: number): [number, number, number, number];
+  /** A close-on-exec unix socketpair; the first end non-blocking when asked. */
+  socketpair(nonblockingFirst: boolean): [number, number];
+  frameSend(socketFd: number, type: string, payload: Buffer, fds: number[]): void;
+  /** One frame; null at end of file; undefined when `nowait` and none has arrived. */
+  frameRecv(socketFd: number, nowait: boolean): { type: string; payload: Buffer; fds: number[] } | null | undefined;
+  dup2(from: number, to: number): void;
+  /** Kill this process (SIGKILL) when the peer of `fd` hangs up; -1 stops watching. */
+  watchCaller(fd: number): void;
 }
 
 let loaded: CartonAddon | undefined;

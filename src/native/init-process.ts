@@ -17,6 +17,7 @@ import * as os from 'os';
 import type { Socket } from 'net';
 import type { Readable, Writable } from 'stream';
 import { addon } from './addon';
+import { callerInitSpawner } from '../common/caller';
 
 export interface InitProcessEvents {
   data(chunk: Buffer): void;
@@ -95,13 +96,21 @@ export function spawnWithAddon(
   let spawnInit: SpawnInit | undefined;
   let waitpidNoHang: WaitpidNoHang | undefined;
   let nonblockingSupported = false;
-  try {
-    const a = addon() as unknown as { spawnInit?: SpawnInit; waitpidNoHang?: WaitpidNoHang; spawnInitNonblocking?: boolean };
-    spawnInit = a.spawnInit;
-    waitpidNoHang = a.waitpidNoHang;
-    nonblockingSupported = a.spawnInitNonblocking === true;
-  } catch {
-    return undefined;
+  const caller = callerInitSpawner();
+  if (caller) {
+    // A prestarted worker: the client starts the init, so that it is the caller's child.
+    spawnInit = caller.spawnInit;
+    waitpidNoHang = caller.waitStatus;
+    nonblockingSupported = true;
+  } else {
+    try {
+      const a = addon() as unknown as { spawnInit?: SpawnInit; waitpidNoHang?: WaitpidNoHang; spawnInitNonblocking?: boolean };
+      spawnInit = a.spawnInit;
+      waitpidNoHang = a.waitpidNoHang;
+      nonblockingSupported = a.spawnInitNonblocking === true;
+    } catch {
+      return undefined;
+    }
   }
   if (typeof spawnInit !== 'function' || typeof waitpidNoHang !== 'function') return undefined;
   // An addon built before the non-blocking socket existed would make the poll block.

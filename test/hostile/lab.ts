@@ -15,7 +15,7 @@ import type { Spec } from '../../src/oci/spec';
 import { makeBusyboxRootfs } from '../helpers/busybox';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const BIN = path.join(REPO, 'bin', 'carton-runtime');
+export const BIN = path.join(REPO, 'bin', 'carton-runtime.js');
 const PROBE_SRC = path.join(REPO, 'test', 'hostile', 'probes', 'probe.c');
 const FIXTURES = path.join(REPO, 'test', 'hostile', 'fixtures');
 

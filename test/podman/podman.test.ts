@@ -12,11 +12,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
-import { BIN } from '../runtime/helpers';
+import { RUNTIME_CMD } from '../runtime/helpers';
 import { runInPty } from '../helpers/pty';
 
 const IMAGE = 'localhost/carton-test-busybox:latest';
-const RUNTIMES = { runc: 'runc', carton: BIN } as const;
+const RUNTIMES = { runc: 'runc', carton: RUNTIME_CMD } as const;
 type RuntimeName = keyof typeof RUNTIMES;
 
 let tmp = '';

@@ -12,7 +12,10 @@ import type { Spec } from '../../src/oci/spec';
 import { cgroupLeaks, mountLeaks } from '../badinput/leaks';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const BIN = path.join(REPO, 'bin', 'carton-runtime');
+/** The Node entry: tests run it with process.execPath, always without a prestart pool. */
+export const BIN = path.join(REPO, 'bin', 'carton-runtime.js');
+/** The command engines run (native/client): prestarted workers when a pool serves it, else BIN. */
+export const RUNTIME_CMD = path.join(REPO, 'bin', 'carton-runtime');
 
 export interface Result {
   status: number | null;

@@ -93,7 +93,8 @@ export async function main(argv: string[]): Promise<number> {
   return load()(rest, ctx);
 }
 
-if (require.main === module || (process.argv[1] ?? '').endsWith('carton') || (process.argv[1] ?? '').endsWith('carton.js')) {
+/** Run the command line in process.argv; its status becomes process.exitCode (bin/carton.js, prestarted workers). */
+export function runMain(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -109,3 +110,15 @@ if (require.main === module || (process.argv[1] ?? '').endsWith('carton') || (pr
     },
   );
 }
+
+/** For a prestarted worker: evaluate the commands' modules before a caller waits for them. */
+export function prewarm(): void {
+  for (const load of Object.values(COMMANDS)) load();
+}
+
+/** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */
+export function prestartWorker(): typeof import('../../prestart/worker') {
+  return require('../../prestart/worker');
+}
+
+if (require.main === module || (process.argv[1] ?? '').endsWith('carton') || (process.argv[1] ?? '').endsWith('carton.js')) runMain();

@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, string> = {
   update: 'update container resource constraints',
   events: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
   features: 'show the enabled features',
+  prestart: 'keep workers with Node started and Carton loaded, for faster commands',
 };
 
 const HELP: FlagSpec = { name: 'help', short: 'h', type: 'bool', help: 'show help' };

@@ -42,6 +42,7 @@ function loadCommand(name: string): (argv: string[], g: Globals) => number | Pro
     case 'update': return require('./update').main;
     case 'events': return require('./events').main;
     case 'features': return require('./features').main;
+    case 'prestart': return require('./prestart').main;
     default:
       throw new CartonError('EINVAL_CONFIG', `No help topic for '${name}'`);
   }
@@ -166,7 +167,8 @@ function topHelp(): string {
 }
 
 
-if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test(process.argv[1]))) {
+/** Run the command line in process.argv and exit with its status (bin/carton-runtime.js, prestarted workers). */
+export function runMain(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -181,3 +183,15 @@ if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test
     },
   );
 }
+
+/** For a prestarted worker: evaluate the commands' modules before a caller waits for them. */
+export function prewarm(): void {
+  for (const name of Object.keys(COMMANDS)) if (name !== 'prestart') loadCommand(name);
+}
+
+/** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */
+export function prestartWorker(): typeof import('../../prestart/worker') {
+  return require('../../prestart/worker');
+}
+
+if (require.main === module || (process.argv[1] && /carton-runtime(\.js)?$/.test(process.argv[1]))) runMain();

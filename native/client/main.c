@@ -1,0 +1,355 @@
+/*
+ * The `carton` and `carton-runtime` commands (bin/ links to build/Release/carton-cli and
+ * carton-runtime-cli).
+ *
+ * Node needs ~22 ms of CPU to start before any Carton code runs, as much as all of
+ * `runc run`. When a prestart pool runs (`carton-runtime prestart`, docs/prestart.md),
+ * this program hands its arguments, environment and stdio to a worker that has already
+ * started Node and loaded Carton, and stays in between: it forwards signals to the worker,
+ * starts carton-init when the worker asks (so that the container is a descendant of the
+ * caller, as engines and subreapers expect), reports the init's end, and exits with the
+ * worker's exit status. Without a pool, or when the worker refuses (other namespaces,
+ * credentials, limits, or another build of Carton), it execs Node on bin/<program>.js,
+ * as the command always did. It decides nothing about containers.
+ */
+#define _GNU_SOURCE
+#include "../common/frame.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* One source, two executables (binding.gyp): carton-runtime-cli and carton-cli. */
+#ifdef CARTON_CLI_RUNTIME
+#define CARTON_PROGRAM "carton-runtime"
+#else
+#define CARTON_PROGRAM "carton"
+#endif
+
+extern char **environ;
+
+static char root[PATH_MAX];
+static int conn = -1, sigfd = -1;
+
+/* Signals a terminal or a supervisor sends to the command, passed on to the worker. */
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH };
+
+/* The checkout or package root: this file is <root>/build/Release/<program>. */
+static int find_root(void)
+{
+	ssize_t n = readlink("/proc/self/exe", root, sizeof(root) - 1);
+	if (n <= 0)
+		return -1;
+	root[n] = 0;
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(root, '/');
+		if (!slash || slash == root)
+			return -1;
+		*slash = 0;
+	}
+	return 0;
+}
+
+static void run_node(char **argv)
+{
+	char script[PATH_MAX];
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	char **args = calloc((size_t)argc + 2, sizeof(char *));
+	if (!args || snprintf(script, sizeof(script), "%s/bin/%s.js", root, CARTON_PROGRAM) >= (int)sizeof(script)) {
+		fprintf(stderr, "%s: cannot find its scripts\n", CARTON_PROGRAM);
+		exit(127);
+	}
+	args[0] = "node";
+	args[1] = script;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	execvp("node", args);
+	fprintf(stderr, "%s: cannot run node: %s\n", CARTON_PROGRAM, strerror(errno));
+	exit(127);
+}
+
+/* Which build of Carton this is: the worker must have loaded the same bundle file. */
+static int identity(char *out, size_t size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (snprintf(path, sizeof(path), "%s/dist/bundle/%s.js", root, CARTON_PROGRAM) >= (int)sizeof(path) || stat(path, &st) < 0)
+		return -1;
+	int n = snprintf(out, size, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int put(struct buf *b, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (b->len + n > FRAME_MAX_PAYLOAD)
+		return -1;
+	if (b->len + n > b->cap) {
+		size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+/* How long a worker may take to accept and check the caller (it takes well under 1 ms). */
+#define ANSWER_TIMEOUT_MS 25
+
+/* The pool's count of workers waiting (<dir>/<program>.idle): none, and Node starts at once. */
+static int worker_waiting(const char *dir)
+{
+	char path[PATH_MAX], c = '0';
+	if (snprintf(path, sizeof(path), "%s/%s.idle", dir, CARTON_PROGRAM) >= (int)sizeof(path))
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 1 && c >= '1' && c <= '9';
+}
+
+/* Connect and send the request; the worker's pid when it accepted, else -1 (use Node). */
+static pid_t request(char **argv)
+{
+	const char *dir = getenv("CARTON_PRESTART_DIR");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char ident[128];
+	if (!dir || !*dir)
+		dir = "/run/carton-prestart";
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", dir, CARTON_PROGRAM) >= (int)sizeof(sa.sun_path))
+		return -1;
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return -1;
+	if (!worker_waiting(dir))
+		return -1;
+	if (identity(ident, sizeof(ident)) < 0)
+		return -1;
+	conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (conn < 0)
+		return -1;
+	if (connect(conn, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto refused;
+
+	struct buf b = { 0 };
+	char count[16];
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	snprintf(count, sizeof(count), "%d", argc - 1);
+	int bad = put(&b, ident) || put(&b, count);
+	for (int i = 1; i < argc && !bad; i++)
+		bad = put(&b, argv[i]);
+	for (char **e = environ; e && *e && !bad; e++)
+		bad = put(&b, *e);
+	static const int stdio[3] = { 0, 1, 2 };
+	if (bad || frame_send(conn, 'Q', b.p, (uint32_t)b.len, stdio, 3) < 0) {
+		free(b.p);
+		goto refused;
+	}
+	free(b.p);
+
+	/* A worker that has not answered by then is not waiting after all (taken a moment ago):
+	 * starting Node here is faster than waiting for the pool to start another. Closing the
+	 * socket first means a late worker finds no 'G' and never acts. */
+	struct pollfd pf = { .fd = conn, .events = POLLIN };
+	int r;
+	do
+		r = poll(&pf, 1, ANSWER_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	struct frame f;
+	if (r <= 0 || frame_recv(conn, &f, 0) != 1)
+		goto refused;
+	pid_t worker = -1;
+	if (f.type == 'A' && f.len == sizeof(int32_t))
+		memcpy(&worker, f.payload, sizeof(int32_t));
+	else if (f.type == 'N' && getenv("CARTON_PRESTART_DEBUG"))
+		fprintf(stderr, "%s: prestarted worker refused: %s\n", CARTON_PROGRAM, f.payload);
+	frame_free(&f);
+	if (worker > 0 && frame_send(conn, 'G', NULL, 0, NULL, 0) == 0) {
+		if (getenv("CARTON_PRESTART_DEBUG"))
+			fprintf(stderr, "%s: prestarted worker %d\n", CARTON_PROGRAM, (int)worker);
+		return worker;
+	}
+refused:
+	close(conn);
+	conn = -1;
+	return -1;
+}
+
+static void send_ints(char type, int32_t a, int32_t b)
+{
+	int32_t v[2] = { a, b };
+	frame_send(conn, type, v, sizeof(v), NULL, 0); /* a worker that is gone shows as EOF */
+}
+
+/*
+ * 'S': start carton-init as the worker says. Payload "file\0env\0n\0slot_0\0…slot_n-1\0";
+ * slot -1 passes this process's own fd i on, slot k the frame's fd k; the frame's last fd
+ * becomes the init's fd n (its socket to the worker). Nothing else is inherited: every
+ * signal at its default, an empty mask, `env` its only environment.
+ */
+static void spawn_init(struct frame *f)
+{
+	char *fields[1030];
+	int nf = 0;
+	for (size_t off = 0; off < f->len && nf < 1030; off += strlen(f->payload + off) + 1)
+		fields[nf++] = f->payload + off;
+	long n = nf >= 3 ? strtol(fields[2], NULL, 10) : -1;
+	if (n < 0 || n > 1024 || nf != 3 + n || f->nfds < 1) {
+		send_ints('P', -1, EPROTO);
+		return;
+	}
+	int slots[1024];
+	for (long i = 0; i < n; i++) {
+		slots[i] = (int)strtol(fields[3 + i], NULL, 10);
+		int own = slots[i] == -1 && (i == conn || i == sigfd || fcntl((int)i, F_GETFD) < 0);
+		if (own || slots[i] < -1 || slots[i] >= f->nfds - 1) {
+			send_ints('P', -1, EBADF);
+			return;
+		}
+	}
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		send_ints('P', -1, errno);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int moved[FRAME_MAX_FDS];
+		for (int k = 0; k < f->nfds; k++)
+			if ((moved[k] = fcntl(f->fds[k], F_DUPFD_CLOEXEC, (int)n + 1)) < 0)
+				goto fail;
+		for (long i = 0; i < n; i++) {
+			int r = slots[i] == -1 ? fcntl((int)i, F_SETFD, 0) : dup2(moved[slots[i]], (int)i);
+			if (r < 0)
+				goto fail;
+		}
+		if (dup2(moved[f->nfds - 1], (int)n) < 0)
+			goto fail;
+		char *args[] = { fields[0], NULL };
+		char *env[] = { fields[1], NULL };
+		execve(fields[0], args, env);
+	fail:;
+		int e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	int err = pid < 0 ? errno : 0;
+	close(errpipe[1]);
+	if (pid > 0) {
+		ssize_t r;
+		do
+			r = read(errpipe[0], &err, sizeof(err));
+		while (r < 0 && errno == EINTR);
+		if (r == sizeof(err))
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		else
+			err = 0;
+	}
+	close(errpipe[0]);
+	send_ints('P', err ? -1 : pid, err);
+}
+
+static void serve(pid_t worker)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int last = 0;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = conn, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if ((int)si.ssi_signo == SIGCHLD) {
+					int st;
+					pid_t pid;
+					while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+						send_ints('R', pid, st);
+				} else {
+					kill(worker, (int)si.ssi_signo);
+					last = (int)si.ssi_signo;
+				}
+			}
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		struct frame f;
+		if (frame_recv(conn, &f, 0) != 1)
+			break;
+		if (f.type == 'X' && f.len == sizeof(int32_t)) {
+			int32_t code;
+			memcpy(&code, f.payload, sizeof(code));
+			exit(code & 0xff);
+		}
+		if (f.type == 'S')
+			spawn_init(&f);
+		frame_free(&f);
+	}
+	/* The worker ended without a status: killed by a signal passed on, as Node would have been. */
+	if (last && last != SIGWINCH) {
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, last);
+		signal(last, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		raise(last);
+	}
+	fprintf(stderr, "%s: the prestarted worker ended without an exit status\n", CARTON_PROGRAM);
+	exit(strcmp(CARTON_PROGRAM, "carton") == 0 ? 125 : 1);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	if (find_root() < 0) {
+		fprintf(stderr, "%s: cannot tell where it is installed (/proc/self/exe)\n", CARTON_PROGRAM);
+		return 127;
+	}
+	const char *use = getenv("CARTON_PRESTART");
+	if (!use || strcmp(use, "0") != 0) {
+		pid_t worker = request(argv);
+		if (worker > 0)
+			serve(worker);
+	}
+	run_node(argv);
+	return 127;
+}

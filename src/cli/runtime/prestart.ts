@@ -1,0 +1,50 @@
+/** carton-runtime prestart: keep Node started and Carton loaded for the next commands (docs/prestart.md). */
+import * as path from 'path';
+import { CartonError } from '../../common/errors';
+import { stderr } from './out';
+import { Globals, parseCommand } from './globals';
+
+export async function main(argv: string[], _g: Globals): Promise<number> {
+  const pool = require('../../prestart/pool') as typeof import('../../prestart/pool');
+  const p = parseCommand(
+    {
+      name: 'prestart',
+      usage: '[--workers N] [--dir DIR]',
+      description:
+        'Runs in the foreground until SIGTERM or SIGINT. carton-runtime and carton hand each command to a waiting\n' +
+        'worker when the caller matches it (same user, namespaces, capabilities and limits), and start Node\n' +
+        'themselves otherwise. CARTON_PRESTART=0 in a caller\'s environment opts out.',
+      flags: [
+        { name: 'workers', type: 'string', value: 'N', default: '2', help: 'workers kept waiting for each command' },
+        { name: 'dir', type: 'string', value: 'DIR', default: pool.DEFAULT_DIR, help: 'directory of the sockets (CARTON_PRESTART_DIR for callers)' },
+      ],
+      minArgs: 0,
+      maxArgs: 0,
+    },
+    argv,
+  );
+  if (!p) return 0;
+  const workers = Number(p.values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new CartonError('EINVAL_CONFIG', `--workers: "${String(p.values.workers)}" is not a number from 1 to 64`);
+  }
+  await pool.runPool({
+    dir: path.resolve(String(p.values.dir)),
+    workers,
+    programs: pool.PROGRAMS,
+    binDir: binDir(),
+    log: (line) => stderr(`${line}\n`),
+  });
+  return 0;
+}
+
+/** bin/ of this checkout, from the bundle (dist/bundle) or the compiled modules (dist/src/cli/runtime). */
+function binDir(): string {
+  const fs = require('fs') as typeof import('fs');
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'bin', 'prestart-worker.js'))) return path.join(dir, 'bin');
+    dir = path.dirname(dir);
+  }
+  throw new CartonError('EINTERNAL', 'bin/prestart-worker.js not found beside the runtime');
+}

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { limitsText, statusDifferences, umaskOf } from './caller-check';
+
+const STATUS = `Name:\tnode
+Umask:\t0022
+Uid:\t0\t0\t0\t0
+Gid:\t0\t0\t0\t0
+Groups:\t
+NStgid:\t100
+CapInh:\t0000000000000000
+CapPrm:\t000001ffffffffff
+CapEff:\t000001ffffffffff
+CapBnd:\t000001ffffffffff
+CapAmb:\t0000000000000000
+NoNewPrivs:\t0
+Seccomp:\t0
+`;
+
+test('identical credentials give no difference, whatever the pid lines say', () => {
+  assert.deepEqual(statusDifferences(STATUS, STATUS.replace('NStgid:\t100', 'NStgid:\t200')), []);
+});
+
+test('an empty Groups line is compared as empty, not with the line after it', () => {
+  assert.deepEqual(statusDifferences(STATUS, STATUS.replace('Groups:\t', 'Groups:\t27')), ['Groups']);
+});
+
+test('capabilities, no_new_privs and seccomp differences are named', () => {
+  const other = STATUS.replace('CapEff:\t000001ffffffffff', 'CapEff:\t00000000a80425fb').replace('NoNewPrivs:\t0', 'NoNewPrivs:\t1').replace('Seccomp:\t0', 'Seccomp:\t2');
+  assert.deepEqual(statusDifferences(STATUS, other), ['CapEff', 'NoNewPrivs', 'Seccomp']);
+});
+
+test('umask is read as octal', () => {
+  assert.equal(umaskOf(STATUS), 0o022);
+  assert.equal(umaskOf('Name:\tx\n'), undefined);
+});
+
+test('limits are compared without the open-files line Node raises for itself', () => {
+  const a = 'Limit  Soft  Hard\nMax open files  1024  4096  files\nMax processes  100  100  processes\n';
+  assert.equal(limitsText(a), limitsText(a.replace('1024', '4096')));
+  assert.notEqual(limitsText(a), limitsText(a.replace('100  100', '50  100')));
+});

@@ -1,0 +1,127 @@
+/**
+ * The prestart pool (`carton-runtime prestart`, docs/prestart.md): keeps N workers per
+ * program waiting on a listening socket in a root-only directory, each Node already
+ * started and Carton's bundle loaded, and starts a new one whenever one is taken. The
+ * pool itself never runs a command; workers that took a caller live on their own.
+ */
+import type { ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CartonError } from '../common/errors';
+import { addon } from '../native/addon';
+
+export const PROGRAMS = ['carton-runtime', 'carton'] as const;
+export type Program = (typeof PROGRAMS)[number];
+export const DEFAULT_DIR = '/run/carton-prestart';
+
+export interface PoolOptions {
+  dir: string;
+  workers: number;
+  programs: readonly Program[];
+  /** bin/ of this checkout: prestart-worker.js lives there. */
+  binDir: string;
+  log(line: string): void;
+}
+
+interface Slot {
+  program: Program;
+  listenFd: number;
+  idle: number;
+  /** Starts within the last second that ended before taking a caller: a crash loop waits. */
+  quickFailures: number;
+}
+
+/** Runs until SIGTERM or SIGINT; resolves once the sockets are gone and idle workers stopped. */
+export async function runPool(o: PoolOptions): Promise<void> {
+  ensurePrivateDir(o.dir);
+  const lockFd = fs.openSync(path.join(o.dir, 'pool.lock'), 'w', 0o600);
+  if (!addon().flock(lockFd, 'ex', true)) {
+    fs.closeSync(lockFd);
+    throw new CartonError('EEXIST', `a prestart pool already serves ${o.dir}`, { hint: 'stop it first (SIGTERM), or pass another --dir' });
+  }
+  const { spawn } = require('child_process') as typeof import('child_process');
+  const slots: Slot[] = o.programs.map((program) => {
+    const sock = path.join(o.dir, `${program}.sock`);
+    fs.rmSync(sock, { force: true });
+    return { program, listenFd: addon().listenUnix(sock), idle: 0, quickFailures: 0 };
+  });
+  const waiting = new Set<ChildProcess>();
+  let stopping = false;
+
+  const publish = (slot: Slot): void => {
+    const file = path.join(o.dir, `${slot.program}.idle`);
+    fs.writeFileSync(`${file}.tmp`, `${slot.idle}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+  };
+
+  const start = (slot: Slot): void => {
+    const began = Date.now();
+    const child = spawn(process.execPath, [path.join(o.binDir, 'prestart-worker.js'), slot.program], {
+      stdio: ['ignore', 'ignore', 'inherit', 'pipe', slot.listenFd],
+    });
+    waiting.add(child);
+    let ready = false;
+    let taken = false;
+    child.stdio[3]?.on('data', (chunk: Buffer) => {
+      for (const c of chunk.toString('latin1')) {
+        if (c === 'R' && !ready) {
+          ready = true;
+          slot.idle++;
+          slot.quickFailures = 0;
+        } else if (c === 'T' && !taken) {
+          taken = true;
+          waiting.delete(child);
+          if (ready) slot.idle--;
+          if (!stopping) start(slot);
+        }
+      }
+      publish(slot);
+    });
+    child.on('exit', (code, signal) => {
+      waiting.delete(child);
+      if (taken || stopping) return;
+      if (ready) slot.idle--;
+      publish(slot);
+      o.log(`prestart: a ${slot.program} worker ended before taking a caller (${signal ?? `exit ${code}`})`);
+      if (Date.now() - began < 1000) slot.quickFailures++;
+      setTimeout(() => !stopping && start(slot), slot.quickFailures > 1 ? 1000 : 0);
+    });
+  };
+
+  for (const slot of slots) {
+    publish(slot);
+    for (let i = 0; i < o.workers; i++) start(slot);
+  }
+  o.log(`prestart: ${o.workers} worker(s) each for ${o.programs.join(', ')} in ${o.dir}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      for (const slot of slots) {
+        fs.rmSync(path.join(o.dir, `${slot.program}.sock`), { force: true });
+        fs.rmSync(path.join(o.dir, `${slot.program}.idle`), { force: true });
+        fs.closeSync(slot.listenFd);
+      }
+      for (const child of waiting) child.kill('SIGTERM');
+      const done = (): void => {
+        if (waiting.size > 0) return void setTimeout(done, 10);
+        fs.rmSync(path.join(o.dir, 'pool.lock'), { force: true });
+        fs.closeSync(lockFd);
+        resolve();
+      };
+      done();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/** The pool's directory: created 0700, and refused when someone else could plant a socket in it. */
+function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
+    throw new CartonError('EINVAL_CONFIG', `--dir ${dir}: must be a directory of this user that nobody else can write`);
+  }
+}
