@@ -284,6 +284,7 @@ napi_value js_frame_send(napi_env env, napi_callback_info info);
 napi_value js_frame_recv(napi_env env, napi_callback_info info);
 napi_value js_dup2(napi_env env, napi_callback_info info);
 napi_value js_watch_caller(napi_env env, napi_callback_info info);
+napi_value js_adopt_rlimits(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -299,6 +300,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "listenUnix", js_listen_unix }, { "acceptCaller", js_accept_caller },
 		{ "socketpair", js_socketpair }, { "frameSend", js_frame_send },
 		{ "frameRecv", js_frame_recv }, { "dup2", js_dup2 }, { "watchCaller", js_watch_caller },
+		{ "adoptRlimits", js_adopt_rlimits },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;

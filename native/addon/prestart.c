@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -232,4 +233,32 @@ napi_value js_watch_caller(napi_env env, napi_callback_info info)
 		}
 	}
 	return undefined(env);
+}
+
+/* adoptRlimits(pid) → null, or the number of a limit this process cannot take on. Makes this
+ * process's resource limits those of `pid` (prlimit reads another process of the same user).
+ * Lowering always works; raising a hard limit needs CAP_SYS_RESOURCE, which the caller of a
+ * worker that lacks it cannot give either: that limit is reported and the worker refuses. */
+napi_value js_adopt_rlimits(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int64_t pid;
+	if (arg_int(env, argv[0], &pid) < 0)
+		return NULL;
+	napi_value ret;
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit theirs, mine;
+		if (prlimit((pid_t)pid, r, NULL, &theirs) < 0)
+			return throw_errno(env, errno, "prlimit", NULL);
+		if (prlimit(0, r, NULL, &mine) < 0)
+			return throw_errno(env, errno, "prlimit", NULL);
+		if (theirs.rlim_cur == mine.rlim_cur && theirs.rlim_max == mine.rlim_max)
+			continue;
+		if (prlimit(0, r, &theirs, NULL) < 0) {
+			napi_create_int32(env, r, &ret);
+			return ret;
+		}
+	}
+	napi_get_null(env, &ret);
+	return ret;
 }

@@ -50,6 +50,8 @@ export interface CartonAddon {
   dup2(from: number, to: number): void;
   /** Kill this process (SIGKILL) when the peer of `fd` hangs up; -1 stops watching. */
   watchCaller(fd: number): void;
+  /** Take on the resource limits of `pid`; null, or the resource (RLIMIT_*) that would need raising a hard limit. */
+  adoptRlimits(pid: number): number | null;
 }
 
 let loaded: CartonAddon | undefined;

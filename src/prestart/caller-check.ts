@@ -1,8 +1,9 @@
 /**
  * Whether a prestarted worker may act for a caller: only when doing so gives the command
  * exactly what it would have had as the caller's own child. Same user and groups, same
- * namespaces and root, same capabilities, no_new_privs, seccomp mode and resource limits;
- * anything else is refused and the client runs Node itself (docs/prestart.md).
+ * namespaces and root, same capabilities, no_new_privs and seccomp mode; anything else is
+ * refused and the client runs Node itself (docs/prestart.md). Resource limits are taken on
+ * by the worker where it can (worker.ts).
  */
 import * as fs from 'fs';
 
@@ -20,17 +21,6 @@ export function statusDifferences(mine: string, theirs: string): string[] {
 export function umaskOf(status: string): number | undefined {
   const m = /^Umask:\s*([0-7]+)$/m.exec(status);
   return m ? parseInt(m[1], 8) : undefined;
-}
-
-/**
- * /proc/PID/limits without the open-files line: Node raises its own soft limit to the hard
- * one at start-up, cold or prestarted, and the init (whose limits matter) is the client's child.
- */
-export function limitsText(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !l.startsWith('Max open files'))
-    .join('\n');
 }
 
 /** Why this process must not act for `pid`, or undefined when it may. */
@@ -52,9 +42,6 @@ export function refusalReason(pid: number, uid: number, gid: number): string | u
     if (root.dev !== mine.dev || root.ino !== mine.ino) return 'caller has another root directory';
     const diff = statusDifferences(fs.readFileSync('/proc/self/status', 'utf8'), fs.readFileSync(`${proc}/status`, 'utf8'));
     if (diff.length > 0) return `caller differs in ${diff.join(', ')}`;
-    if (limitsText(fs.readFileSync('/proc/self/limits', 'utf8')) !== limitsText(fs.readFileSync(`${proc}/limits`, 'utf8'))) {
-      return 'caller has other resource limits';
-    }
   } catch (err) {
     return `cannot inspect the caller: ${(err as Error).message}`;
   }

@@ -14,6 +14,8 @@ export interface PoolHandle {
   env: Record<string, string>;
   /** Workers waiting for `program` now (the pool's idle file). */
   idle(program: (typeof PROGRAMS)[number]): number;
+  /** Commands the workers of `program` have run so far. */
+  served(program: (typeof PROGRAMS)[number]): number;
   /** Wait (polling) until every program has `workers` waiting; false on timeout. */
   waitFull(timeoutMs?: number): Promise<boolean>;
   /** SIGTERM, then wait for the pool to exit. */
@@ -26,18 +28,20 @@ export function startPool(repo: string, dir: string, workers: number, env: NodeJ
     env,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const idle = (program: string): number => {
+  const counts = (program: string): number[] => {
     try {
-      return Number(fs.readFileSync(path.join(dir, `${program}.idle`), 'utf8'));
+      return fs.readFileSync(path.join(dir, `${program}.idle`), 'utf8').trim().split(' ').map(Number);
     } catch {
-      return 0;
+      return [0, 0];
     }
   };
+  const idle = (program: string): number => counts(program)[0] ?? 0;
   return {
     dir,
     process: child,
     env: { CARTON_PRESTART_DIR: dir },
     idle,
+    served: (program) => counts(program)[1] ?? 0,
     async waitFull(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

@@ -27,6 +27,8 @@ interface Slot {
   program: Program;
   listenFd: number;
   idle: number;
+  /** Commands workers ran (callers refused or gone before committing are not counted). */
+  served: number;
   /** Starts within the last second that ended before taking a caller: a crash loop waits. */
   quickFailures: number;
 }
@@ -43,14 +45,15 @@ export async function runPool(o: PoolOptions): Promise<void> {
   const slots: Slot[] = o.programs.map((program) => {
     const sock = path.join(o.dir, `${program}.sock`);
     fs.rmSync(sock, { force: true });
-    return { program, listenFd: addon().listenUnix(sock), idle: 0, quickFailures: 0 };
+    return { program, listenFd: addon().listenUnix(sock), idle: 0, served: 0, quickFailures: 0 };
   });
   const waiting = new Set<ChildProcess>();
   let stopping = false;
 
   const publish = (slot: Slot): void => {
     const file = path.join(o.dir, `${slot.program}.idle`);
-    fs.writeFileSync(`${file}.tmp`, `${slot.idle}\n`);
+    // "<idle> <served>": the client reads the first digit (none waiting: Node starts at once).
+    fs.writeFileSync(`${file}.tmp`, `${slot.idle} ${slot.served}\n`);
     fs.renameSync(`${file}.tmp`, file);
   };
 
@@ -73,6 +76,8 @@ export async function runPool(o: PoolOptions): Promise<void> {
           waiting.delete(child);
           if (ready) slot.idle--;
           if (!stopping) start(slot);
+        } else if (c === 'S') {
+          slot.served++;
         }
       }
       publish(slot);

@@ -18,7 +18,7 @@ export interface WorkerOptions {
   script: string;
   /** The bundle this worker runs: the client must belong to the same build. */
   bundleFile: string;
-  /** The pool's listening socket and the pipe that tells the pool "ready" and "taken". */
+  /** The pool's listening socket and the pipe that tells the pool "ready", "taken" and "serving". */
   listenFd: number;
   poolFd: number;
   /** Load the commands' modules before a caller waits for them. */
@@ -36,7 +36,6 @@ export function serveOneCaller(o: WorkerOptions): void {
   fs.writeSync(o.poolFd, 'R');
   const [conn, pid, uid, gid] = a.acceptCaller(o.listenFd);
   fs.writeSync(o.poolFd, 'T');
-  fs.closeSync(o.poolFd);
   fs.closeSync(o.listenFd);
 
   const frame = a.frameRecv(conn, false);
@@ -53,6 +52,11 @@ export function serveOneCaller(o: WorkerOptions): void {
   // A measurement switch that starts the init with child_process, as this worker's own child.
   if (!why && request?.env.CARTON_INIT_SPAWN === 'node') why = 'CARTON_INIT_SPAWN=node';
   why ??= refusalReason(pid, uid, gid);
+  if (!why) {
+    // The caller's limits (Podman lowers nproc, say): lowering is always possible.
+    const limit = a.adoptRlimits(pid);
+    if (limit !== null) why = `caller has a higher hard limit for resource ${limit} than this worker may set`;
+  }
   let callerStatus = '';
   try {
     callerStatus = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -67,6 +71,8 @@ export function serveOneCaller(o: WorkerOptions): void {
   // The client commits with 'G'; one that gave up waiting has closed the socket instead.
   const go = a.frameRecv(conn, false);
   if (!go || go.type !== 'G') process.exit(0);
+  fs.writeSync(o.poolFd, 'S');
+  fs.closeSync(o.poolFd);
   // From here on, a caller that dies (even by SIGKILL) takes this worker with it.
   a.watchCaller(conn);
   adoptCaller(pid, request, frame.fds, callerStatus, o.script);
