@@ -5,6 +5,8 @@
  *   runtime: `carton-runtime run` vs `runc run` (start-to-exit of /bin/true), and
  *            the create + start + delete cycle of both, on the same bundle;
  *            `node -e 0` beside them is the floor any Node program starts from.
+ *            Carton both cold (the client starts Node) and prestarted (a worker of
+ *            `carton-runtime prestart` that already did, docs/prestart.md).
  *   images:  bench/images.js when it exists (pull vs skopeo/podman, run vs podman run).
  *
  * NODE_EXTRA_CA_CERTS is unset for every subject (it adds ~90 ms to each Node
@@ -17,12 +19,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
 import { formatComparison, interleave, useRusageHelper, type Subject } from './measure';
+import { startBenchPool } from './prestart';
 
 const repo = path.resolve(__dirname, '..', '..');
 const carton = path.join(repo, 'bin', 'carton-runtime');
 const runs = Number(process.env.BENCH_RUNS ?? 30);
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
+// "cold": the client runs Node itself, even where a prestart pool serves this host.
+const coldEnv: NodeJS.ProcessEnv = { ...env, CARTON_PRESTART: '0' };
 
 function busyboxBundle(dir: string): string {
   const rootfs = execFileSync('bash', [path.join(repo, 'scripts', 'busybox-rootfs.sh'), path.join(dir, 'rootfs')], {
@@ -67,6 +72,11 @@ function clearLeftovers(roots: Record<string, string>, ids: string[]): void {
   }
 }
 
+/** What the prestarted rows leave out: the workers' own CPU, their Node start-up included. */
+function workerNote(w: { cpuMs: number; commands: number }): string {
+  return `(prestarted: each worker used ${w.cpuMs.toFixed(1)} ms of CPU, its start-up included, over ${w.commands} commands; spent before the command arrived, so not in the client's CPU column)`;
+}
+
 const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
@@ -81,20 +91,32 @@ async function main(): Promise<void> {
   console.log(`NODE_EXTRA_CA_CERTS: unset for all subjects; ${runs} interleaved rounds after 2 warm-up rounds.`);
   console.log(`runc: ${execFileSync('runc', ['--version'], { encoding: 'utf8' }).split('\n')[0]}; node: ${process.version}\n`);
 
-  const runSubjects: Subject[] = [
-    { name: 'runc run', argv: ['runc', '--root', roots.runc, 'run', '--bundle', bundle, 'bench-runc'], env },
-    { name: 'carton-runtime run', argv: [carton, '--root', roots.carton, 'run', '--bundle', bundle, 'bench-carton'], env },
-    { name: 'node -e 0 (Node start alone)', argv: [process.execPath, '-e', '0'], env },
-  ];
-  console.log(formatComparison('run /bin/true, start to exit', interleave(runSubjects, runs)));
-  console.log(`(load average after: ${loadavg()})\n`);
+  // Three workers per program: a create + start + delete cycle takes one for each command.
+  const pool = await startBenchPool(repo, 3, env);
+  const settled = (s: Subject): Subject => ({ ...s, before: pool.settle });
+  try {
+    const runSubjects: Subject[] = [
+      { name: 'runc run', argv: ['runc', '--root', roots.runc, 'run', '--bundle', bundle, 'bench-runc'], env },
+      { name: 'carton-runtime run (cold)', argv: [carton, '--root', roots.carton, 'run', '--bundle', bundle, 'bench-carton'], env: coldEnv },
+      { name: 'carton-runtime run (prestarted)', argv: [carton, '--root', roots.carton, 'run', '--bundle', bundle, 'bench-carton'], env: pool.env },
+      { name: 'node -e 0 (Node start alone)', argv: [process.execPath, '-e', '0'], env },
+    ].map(settled);
+    pool.workerCpuPerCommand();
+    console.log(formatComparison('run /bin/true, start to exit', interleave(runSubjects, runs)));
+    console.log(workerNote(pool.workerCpuPerCommand()));
+    console.log(`(load average after: ${loadavg()})\n`);
 
-  const cycleSubjects: Subject[] = [
-    { name: 'runc create+start+delete', argv: cycle('runc', roots.runc, bundle, 'bench-runc-c'), env },
-    { name: 'carton-runtime create+start+delete', argv: cycle(carton, roots.carton, bundle, 'bench-carton-c'), env },
-  ];
-  console.log(formatComparison('create + start + delete', interleave(cycleSubjects, runs)));
-  console.log(`(load average after: ${loadavg()})\n`);
+    const cycleSubjects: Subject[] = [
+      { name: 'runc create+start+delete', argv: cycle('runc', roots.runc, bundle, 'bench-runc-c'), env },
+      { name: 'carton-runtime create+start+delete (cold)', argv: cycle(carton, roots.carton, bundle, 'bench-carton-c'), env: coldEnv },
+      { name: 'carton-runtime create+start+delete (prestarted)', argv: cycle(carton, roots.carton, bundle, 'bench-carton-c'), env: pool.env },
+    ].map(settled);
+    console.log(formatComparison('create + start + delete', interleave(cycleSubjects, runs)));
+    console.log(workerNote(pool.workerCpuPerCommand()));
+    console.log(`(load average after: ${loadavg()})\n`);
+  } finally {
+    await pool.stop();
+  }
 
   const images = path.join(__dirname, 'images.js');
   if (fs.existsSync(images) && process.env.BENCH_SKIP_IMAGES !== '1') {

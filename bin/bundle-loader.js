@@ -100,6 +100,10 @@ function loadBundleExports(name, binDir) {
     keepCompiled(args) {
       const key = subcommandOf(args, SUBCOMMANDS[name] || []) || 'main';
       if (!crc32 || (covers.includes(key) && !script.cachedDataRejected)) return;
+      // Workers run side by side, each from the cache it read at its start: one that finds its
+      // command covered by a newer file leaves that file alone.
+      const now = readCacheWithHead(cacheFile, identity, crc32);
+      if (now && Array.isArray(now.head.covers) && now.head.covers.includes(key)) return;
       writeCache(cacheFile, identity, script, crc32, { covers: [...covers.filter((c) => c !== key), key] });
     },
   };

@@ -263,6 +263,25 @@ out:
 	return ret;
 }
 
+/* waitReadable(fd, timeoutMs) → whether fd has data (or end of file) within the timeout. */
+static napi_value js_wait_readable(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	int64_t fd, timeout;
+	if (arg_int(env, argv[0], &fd) < 0 || arg_int(env, argv[1], &timeout) < 0)
+		return NULL;
+	struct pollfd p = { .fd = (int)fd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, timeout < 0 ? -1 : (int)timeout);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return throw_errno(env, errno, "poll", NULL);
+	napi_value ret;
+	napi_get_boolean(env, r > 0, &ret);
+	return ret;
+}
+
 static napi_value js_set_child_subreaper(napi_env env, napi_callback_info info)
 {
 	(void)info;
@@ -300,7 +319,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "listenUnix", js_listen_unix }, { "acceptCaller", js_accept_caller },
 		{ "socketpair", js_socketpair }, { "frameSend", js_frame_send },
 		{ "frameRecv", js_frame_recv }, { "dup2", js_dup2 }, { "watchCaller", js_watch_caller },
-		{ "adoptRlimits", js_adopt_rlimits },
+		{ "adoptRlimits", js_adopt_rlimits }, { "waitReadable", js_wait_readable },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;

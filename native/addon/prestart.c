@@ -212,13 +212,22 @@ static void *watch(void *arg)
 	}
 }
 
-/* watchCaller(conn) / watchCaller(-1): start or stop ending this process when conn hangs up. */
+/* watchCaller(conn) → false when conn has hung up already, else true and this process ends
+ * (SIGKILL) whenever it does; watchCaller(-1) stops watching. */
 napi_value js_watch_caller(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
 	int64_t fd;
+	napi_value ret;
 	if (arg_int(env, argv[0], &fd) < 0)
 		return NULL;
+	if (fd >= 0) {
+		struct pollfd p = { .fd = (int)fd, .events = POLLRDHUP };
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			napi_get_boolean(env, false, &ret);
+			return ret;
+		}
+	}
 	int was = atomic_exchange(&watched_fd, (int)fd);
 	if (fd >= 0 && was < 0) {
 		pthread_t t;
@@ -232,7 +241,8 @@ napi_value js_watch_caller(napi_env env, napi_callback_info info)
 			return throw_errno(env, e, "pthread_create", NULL);
 		}
 	}
-	return undefined(env);
+	napi_get_boolean(env, true, &ret);
+	return ret;
 }
 
 /* adoptRlimits(pid) → null, or the number of a limit this process cannot take on. Makes this

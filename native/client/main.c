@@ -115,7 +115,7 @@ static int put(struct buf *b, const char *s)
 	return 0;
 }
 
-/* How long a worker may take to accept and check the caller (it takes well under 1 ms). */
+/* How long a waiting worker may take to answer (it does on accepting, well under 1 ms). */
 #define ANSWER_TIMEOUT_MS 25
 
 /* The pool's count of workers waiting (<dir>/<program>.idle): none, and Node starts at once. */
@@ -187,10 +187,15 @@ static pid_t request(char **argv)
 	pid_t worker = -1;
 	if (f.type == 'A' && f.len == sizeof(int32_t))
 		memcpy(&worker, f.payload, sizeof(int32_t));
-	else if (f.type == 'N' && getenv("CARTON_PRESTART_DEBUG"))
+	frame_free(&f);
+	/* Committed: the worker checks the request, then says yes ('Y') or no ('N', and why). */
+	if (worker <= 0 || frame_send(conn, 'G', NULL, 0, NULL, 0) < 0 || frame_recv(conn, &f, 0) != 1)
+		goto refused;
+	char answer = f.type;
+	if (answer == 'N' && getenv("CARTON_PRESTART_DEBUG"))
 		fprintf(stderr, "%s: prestarted worker refused: %s\n", CARTON_PROGRAM, f.payload);
 	frame_free(&f);
-	if (worker > 0 && frame_send(conn, 'G', NULL, 0, NULL, 0) == 0) {
+	if (answer == 'Y') {
 		if (getenv("CARTON_PRESTART_DEBUG"))
 			fprintf(stderr, "%s: prestarted worker %d\n", CARTON_PROGRAM, (int)worker);
 		return worker;

@@ -48,10 +48,12 @@ export interface CartonAddon {
   /** One frame; null at end of file; undefined when `nowait` and none has arrived. */
   frameRecv(socketFd: number, nowait: boolean): { type: string; payload: Buffer; fds: number[] } | null | undefined;
   dup2(from: number, to: number): void;
-  /** Kill this process (SIGKILL) when the peer of `fd` hangs up; -1 stops watching. */
-  watchCaller(fd: number): void;
+  /** Kill this process (SIGKILL) when the peer of `fd` hangs up (false: it has already); -1 stops watching. */
+  watchCaller(fd: number): boolean;
   /** Take on the resource limits of `pid`; null, or the resource (RLIMIT_*) that would need raising a hard limit. */
   adoptRlimits(pid: number): number | null;
+  /** poll(2) for input on fd: whether some arrived (or end of file) within timeoutMs. */
+  waitReadable(fd: number, timeoutMs: number): boolean;
 }
 
 let loaded: CartonAddon | undefined;

@@ -23,27 +23,40 @@ export function umaskOf(status: string): number | undefined {
   return m ? parseInt(m[1], 8) : undefined;
 }
 
-/** Why this process must not act for `pid`, or undefined when it may. */
-export function refusalReason(pid: number, uid: number, gid: number): string | undefined {
-  if (uid !== process.geteuid?.() || gid !== process.getegid?.()) return `caller runs as ${uid}:${gid}`;
+/** What a caller must share with this worker, read once before any caller comes. */
+export interface SelfPortrait {
+  namespaces: Map<string, string>;
+  root: { dev: number; ino: number };
+  status: string;
+}
+
+export function selfPortrait(): SelfPortrait {
+  const namespaces = new Map<string, string>();
+  for (const ns of NAMESPACES) {
+    try {
+      namespaces.set(ns, fs.readlinkSync(`/proc/self/ns/${ns}`));
+    } catch {
+      /* a namespace type this kernel lacks */
+    }
+  }
+  const root = fs.statSync('/');
+  return { namespaces, root: { dev: root.dev, ino: root.ino }, status: fs.readFileSync('/proc/self/status', 'utf8') };
+}
+
+/** Why this process must not act for `pid` (undefined when it may), and the caller's /proc status text. */
+export function refusalReason(self: SelfPortrait, pid: number, uid: number, gid: number): { why?: string; status: string } {
+  if (uid !== process.geteuid?.() || gid !== process.getegid?.()) return { why: `caller runs as ${uid}:${gid}`, status: '' };
   const proc = `/proc/${pid}`;
   try {
-    for (const ns of NAMESPACES) {
-      let self: string | undefined;
-      try {
-        self = fs.readlinkSync(`/proc/self/ns/${ns}`);
-      } catch {
-        continue; // a namespace type this kernel lacks
-      }
-      if (fs.readlinkSync(`${proc}/ns/${ns}`) !== self) return `caller is in another ${ns} namespace`;
+    for (const [ns, mine] of self.namespaces) {
+      if (fs.readlinkSync(`${proc}/ns/${ns}`) !== mine) return { why: `caller is in another ${ns} namespace`, status: '' };
     }
     const root = fs.statSync(`${proc}/root`);
-    const mine = fs.statSync('/');
-    if (root.dev !== mine.dev || root.ino !== mine.ino) return 'caller has another root directory';
-    const diff = statusDifferences(fs.readFileSync('/proc/self/status', 'utf8'), fs.readFileSync(`${proc}/status`, 'utf8'));
-    if (diff.length > 0) return `caller differs in ${diff.join(', ')}`;
+    if (root.dev !== self.root.dev || root.ino !== self.root.ino) return { why: 'caller has another root directory', status: '' };
+    const status = fs.readFileSync(`${proc}/status`, 'utf8');
+    const diff = statusDifferences(self.status, status);
+    return { why: diff.length > 0 ? `caller differs in ${diff.join(', ')}` : undefined, status };
   } catch (err) {
-    return `cannot inspect the caller: ${(err as Error).message}`;
+    return { why: `cannot inspect the caller: ${(err as Error).message}`, status: '' };
   }
-  return undefined;
 }

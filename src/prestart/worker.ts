@@ -7,11 +7,13 @@
  * a command may change in its process (environment, handlers, caches) dies with it.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import { addon } from '../native/addon';
 import { setCaller } from '../common/caller';
-import { refusalReason, umaskOf } from './caller-check';
+import { setTraceOrigin, trace } from '../runtime/trace';
+import { refusalReason, selfPortrait, SelfPortrait, umaskOf } from './caller-check';
 import { callerLink } from './caller-link';
-import { bundleIdentity, CallerRequest, decodeRequest, int32s } from './protocol';
+import { bundleIdentity, CallerRequest, decodeRequest, encodeRequest, int32s } from './protocol';
 
 export interface WorkerOptions {
   /** bin/<program>.js: process.argv[1], as in a cold start. */
@@ -33,52 +35,47 @@ export function serveOneCaller(o: WorkerOptions): void {
   o.prewarm();
   const a = addon();
   const identity = bundleIdentity(fs.statSync(o.bundleFile, { bigint: true }));
+  const self = selfPortrait();
+  rehearse(self, identity);
+  // Started at the lowest priority so as not to slow the commands running meanwhile; waiting
+  // at the normal one, so that a caller wakes this worker at once on a busy machine.
+  readyPriority();
   fs.writeSync(o.poolFd, 'R');
   const [conn, pid, uid, gid] = a.acceptCaller(o.listenFd);
+  setTraceOrigin(performance.now());
+  // The pool starts workers at the lowest priority; from now on this is the caller's command.
+  adoptPriority(pid);
   fs.writeSync(o.poolFd, 'T');
   fs.closeSync(o.listenFd);
-
+  // 'A' at once: the client, which gives a worker only a moment to answer, then commits with
+  // 'G' while this one reads and checks its request. A client that gave up has closed the
+  // socket instead, and this worker never acts.
+  try {
+    a.frameSend(conn, 'A', int32s(process.pid), []);
+  } catch {
+    process.exit(0);
+  }
   const frame = a.frameRecv(conn, false);
   if (!frame || frame.type !== 'Q') process.exit(0);
-  let request: CallerRequest | undefined;
-  let why: string | undefined;
-  try {
-    request = decodeRequest(frame.payload);
-  } catch (err) {
-    why = (err as Error).message;
-  }
-  if (!why && request?.identity !== identity) why = 'the client belongs to another build of Carton';
-  if (!why && frame.fds.length !== 3) why = 'the request carries no stdio';
-  // A measurement switch that starts the init with child_process, as this worker's own child.
-  if (!why && request?.env.CARTON_INIT_SPAWN === 'node') why = 'CARTON_INIT_SPAWN=node';
-  why ??= refusalReason(pid, uid, gid);
-  if (!why) {
-    // The caller's limits (Podman lowers nproc, say): lowering is always possible.
-    const limit = a.adoptRlimits(pid);
-    if (limit !== null) why = `caller has a higher hard limit for resource ${limit} than this worker may set`;
-  }
-  let callerStatus = '';
-  try {
-    callerStatus = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch (err) {
-    why ??= `cannot inspect the caller: ${(err as Error).message}`;
-  }
-  if (why || !request) {
+  // Checked while the client wakes up to commit.
+  const { request, why, callerStatus } = checkRequest(frame, identity, self, pid, uid, gid);
+  const go = a.frameRecv(conn, false);
+  if (!go || go.type !== 'G') process.exit(0);
+  if (why !== undefined || !request) {
     a.frameSend(conn, 'N', Buffer.from(why ?? 'refused'), []);
     process.exit(0);
   }
-  a.frameSend(conn, 'A', int32s(process.pid), []);
-  // The client commits with 'G'; one that gave up waiting has closed the socket instead.
-  const go = a.frameRecv(conn, false);
-  if (!go || go.type !== 'G') process.exit(0);
+  // From here on, a caller that dies (even by SIGKILL) takes this worker with it.
+  if (!a.watchCaller(conn)) process.exit(0);
+  a.frameSend(conn, 'Y', Buffer.alloc(0), []);
   fs.writeSync(o.poolFd, 'S');
   fs.closeSync(o.poolFd);
-  // From here on, a caller that dies (even by SIGKILL) takes this worker with it.
-  a.watchCaller(conn);
   adoptCaller(pid, request, frame.fds, callerStatus, o.script);
   setCaller(pid, callerLink(conn));
+  trace('prestart: caller adopted');
   const args = request.args;
   process.on('exit', (code) => {
+    trace('prestart: exit');
     a.watchCaller(-1);
     try {
       a.frameSend(conn, 'X', int32s(code), []);
@@ -91,6 +88,61 @@ export function serveOneCaller(o: WorkerOptions): void {
     o.afterCaller?.(code, args);
   });
   o.runMain();
+}
+
+/** The request, or why this worker must not run it. */
+function checkRequest(
+  frame: { payload: Buffer; fds: number[] },
+  identity: string,
+  self: SelfPortrait,
+  pid: number,
+  uid: number,
+  gid: number,
+): { request?: CallerRequest; why?: string; callerStatus: string } {
+  let request: CallerRequest;
+  try {
+    request = decodeRequest(frame.payload);
+  } catch (err) {
+    return { why: (err as Error).message, callerStatus: '' };
+  }
+  if (request.identity !== identity) return { why: 'the client belongs to another build of Carton', callerStatus: '' };
+  if (frame.fds.length !== 3) return { why: 'the request carries no stdio', callerStatus: '' };
+  // A measurement switch that starts the init with child_process, as this worker's own child.
+  if (request.env.CARTON_INIT_SPAWN === 'node') return { why: 'CARTON_INIT_SPAWN=node', callerStatus: '' };
+  const { why, status } = refusalReason(self, pid, uid, gid);
+  if (why !== undefined) return { why, callerStatus: status };
+  // The caller's limits (Podman lowers nproc, say): lowering is always possible.
+  const limit = addon().adoptRlimits(pid);
+  if (limit !== null) return { why: `caller has a higher hard limit for resource ${limit} than this worker may set`, callerStatus: status };
+  return { request, callerStatus: status };
+}
+
+/**
+ * Run the request path once on this worker's own description before any caller waits: V8
+ * compiles those functions now, not while a command is waiting (~1 ms).
+ */
+function rehearse(self: SelfPortrait, identity: string): void {
+  decodeRequest(encodeRequest({ identity, args: ['state', 'x'], env: ['A=1'] }));
+  refusalReason(self, process.pid, process.geteuid?.() ?? 0, process.getegid?.() ?? 0);
+  umaskOf('Umask:\t0022\n');
+}
+
+function readyPriority(): void {
+  try {
+    os.setPriority(0);
+  } catch {
+    /* without CAP_SYS_NICE: stays low until a caller's priority is taken on */
+  }
+}
+
+/** The caller's nice value (root may raise it back from the pool's 19); the pool's if unreadable. */
+function adoptPriority(pid: number): void {
+  try {
+    const nice = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    if (Number.isInteger(nice)) os.setPriority(nice);
+  } catch {
+    /* caller gone: the request read below fails */
+  }
 }
 
 /** Become the caller's command: its stdio, cwd, umask, environment and arguments. */

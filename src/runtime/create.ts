@@ -56,11 +56,6 @@ export interface CreateOptions {
   notice?: (msg: string) => void;
   /** --systemd-cgroup: cgroupsPath is slice:prefix:name, managed through systemd. */
   systemdCgroup?: boolean;
-  /**
-   * The record lives only as long as this process (foreground run without --keep):
-   * skip the fsync, which costs milliseconds on a disk-backed /run.
-   */
-  transient?: boolean;
   /** The bundle already read and validated by the caller (run reads it first to see `terminal`). */
   loaded?: LoadedBundle;
 }
@@ -121,7 +116,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     };
     // A record from the start (pid 0: "creating"): should this process die mid-way,
     // `delete --force` still finds the cgroups to remove.
-    store.save(record, false);
+    store.save(record);
     await cgroups.create();
     record.cgroupCreated = cgroups.created;
     for (const n of cgroups.notes ?? []) opts.notice?.(`${n.field}: ${n.message}`);
@@ -186,7 +181,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreateResult
     record.pidStartTime = pidStartTime(pid) ?? 0;
     // run goes straight on to exec: it is started as soon as it is ready.
     if (mode === 'run') record.started = true;
-    store.save(record, !opts.transient);
+    store.save(record);
     // Atomic (readers never see a partial pid) but not fsync'd, like runc's pid file.
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(pid), 0o644, false);
     lock.release();

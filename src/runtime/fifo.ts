@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import { CartonError } from '../common/errors';
 import { addon } from './deps';
-import { isSameLiveProcess, sleepMs } from './proc';
+import { isSameLiveProcess } from './proc';
+import { addon as nativeAddon } from '../native/addon';
 
 export function makeFifo(path: string): void {
   let mk: unknown;
@@ -58,7 +59,9 @@ export function releaseFifo(path: string, pid: number, startTime: number, timeou
       if (Date.now() > deadline) {
         throw new CartonError('EINTERNAL', `start: the container did not open ${path} within ${timeoutMs / 1000}s`);
       }
-      sleepMs(1);
+      // Woken by the container's byte, not a sleep's granularity (~1 ms per start); still
+      // checking now and then that the container is alive.
+      nativeAddon().waitReadable(fd, 50);
     }
   } finally {
     fs.closeSync(fd);

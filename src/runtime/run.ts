@@ -65,7 +65,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   let stopProxy: (() => Promise<void>) | undefined;
   const signals = forwardSignals();
   try {
-    const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run', transient: !opts.keep });
+    const created = await createContainer({ ...opts, loaded, consoleSocket, mode: 'run' });
     const { record, store, init } = created;
     signals.to(record.pid);
     if (receiver) stopProxy = consoleModule().proxyTerminal(await receiver.master);

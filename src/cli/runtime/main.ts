@@ -81,7 +81,7 @@ function commitId(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (process.env.CARTON_TRACE === '1') stderr(`carton-trace ${performance.now().toFixed(1)}ms main\n`);
+  if (process.env.CARTON_TRACE === '1') (require('../../runtime/trace') as typeof import('../../runtime/trace')).trace('main');
   // Global flags end at the first positional: the subcommand.
   let parsed;
   try {
@@ -184,9 +184,22 @@ export function runMain(): void {
   );
 }
 
-/** For a prestarted worker: evaluate the commands' modules before a caller waits for them. */
+/**
+ * For a prestarted worker: evaluate, before a caller waits for them, the modules of every
+ * command and those the commands load lazily on the way (a cold start loads only its own).
+ */
 export function prewarm(): void {
   for (const name of Object.keys(COMMANDS)) if (name !== 'prestart') loadCommand(name);
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  require('../../runtime/deps');
+  require('../../runtime/container-hooks');
+  require('../../native/init-driver');
+  require('../../plan/index');
+  require('../../cgroups/index');
+  require('../../oci/validate');
+  require('../../seccomp/index');
+  require('../../seccomp/cache');
+  require('../../runtime/trace');
 }
 
 /** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */
