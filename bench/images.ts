@@ -22,6 +22,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { formatComparison, interleave, useRusageHelper, type Subject, type Summary } from './measure';
+import { startBenchPool, workerNote } from './prestart';
 
 const repo = path.resolve(__dirname, '..', '..');
 // BENCH_CARTON: another build's bin/carton (to compare two versions of Carton on this bench)
@@ -232,13 +233,21 @@ async function bench(opts: ImagesBenchOptions, work: string): Promise<void> {
       const cartonArgs = [cartonBin, '--root', `${stores.carton}/root`, '--runroot', `${stores.carton}/run`];
       run([...cartonArgs, 'pull', '-q', ref], env);
       run(['podman', ...podmanFlags(stores.podman), 'pull', '-q', '--tls-verify=false', ref], env);
-      const subjects: Subject[] = [
-        { name: 'podman run --rm --network none', argv: ['podman', ...podmanFlags(stores.podman), 'run', '--rm', '--network', 'none', ref, 'true'], env },
-        { name: 'carton run --rm', argv: [...cartonArgs, 'run', '--rm', ref, 'true'], env },
-      ];
-      const rows = interleave(subjects, opts.runs * 2, 2);
-      console.log(formatComparison(`run --rm IMAGE true (target: carton ≤ 0.3× podman wall)`, rows));
-      console.log(`(load average after: ${loadavg()}; conmon daemonizes, so its CPU is not in Podman's rows)\n`);
+      const pool = await startBenchPool(repo, 2, env);
+      try {
+        const subjects: Subject[] = [
+          { name: 'podman run --rm --network none', argv: ['podman', ...podmanFlags(stores.podman), 'run', '--rm', '--network', 'none', ref, 'true'], env },
+          { name: 'carton run --rm (cold)', argv: [...cartonArgs, 'run', '--rm', ref, 'true'], env: { ...env, CARTON_PRESTART: '0' } },
+          { name: 'carton run --rm (prestarted)', argv: [...cartonArgs, 'run', '--rm', ref, 'true'], env: pool.env },
+        ].map((s) => ({ ...s, before: pool.settle }));
+        pool.workerCpuPerCommand();
+        const rows = interleave(subjects, opts.runs * 2, 2);
+        console.log(formatComparison(`run --rm IMAGE true (target: carton ≤ 0.3× podman wall)`, rows));
+        console.log(workerNote(pool.workerCpuPerCommand()));
+        console.log(`(load average after: ${loadavg()}; conmon daemonizes, so its CPU is not in Podman's rows)\n`);
+      } finally {
+        await pool.stop();
+      }
     }
   } finally {
     await reg.stop();

@@ -58,3 +58,8 @@ export async function startBenchPool(repo: string, workers: number, env: NodeJS.
     },
   };
 }
+
+/** What the prestarted rows leave out: the workers' own CPU, their Node start-up included. */
+export function workerNote(w: { cpuMs: number; commands: number }): string {
+  return `(prestarted: each worker used ${w.cpuMs.toFixed(1)} ms of CPU, its start-up included, over ${w.commands} commands; spent before the command arrived, so not in the client's CPU column)`;
+}

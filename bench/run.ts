@@ -19,7 +19,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
 import { formatComparison, interleave, useRusageHelper, type Subject } from './measure';
-import { startBenchPool } from './prestart';
+import { startBenchPool, workerNote } from './prestart';
 
 const repo = path.resolve(__dirname, '..', '..');
 const carton = path.join(repo, 'bin', 'carton-runtime');
@@ -70,11 +70,6 @@ function clearLeftovers(roots: Record<string, string>, ids: string[]): void {
   for (const [runtime, root] of [['runc', roots.runc], [carton, roots.carton]]) {
     for (const id of ids) spawnSync(runtime, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', env });
   }
-}
-
-/** What the prestarted rows leave out: the workers' own CPU, their Node start-up included. */
-function workerNote(w: { cpuMs: number; commands: number }): string {
-  return `(prestarted: each worker used ${w.cpuMs.toFixed(1)} ms of CPU, its start-up included, over ${w.commands} commands; spent before the command arrived, so not in the client's CPU column)`;
 }
 
 const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');

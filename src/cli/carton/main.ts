@@ -111,9 +111,24 @@ export function runMain(): void {
   );
 }
 
-/** For a prestarted worker: evaluate the commands' modules before a caller waits for them. */
+/**
+ * For a prestarted worker: evaluate, before a caller waits for them, the modules of every
+ * command and those `run` loads lazily on the way (the runtime's, most of all).
+ */
 export function prewarm(): void {
   for (const load of Object.values(COMMANDS)) load();
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  require('../../runtime/run');
+  require('../../runtime/lifecycle');
+  require('../../runtime/create');
+  require('../../runtime/deps');
+  require('../../native/init-driver');
+  require('../../plan/index');
+  require('../../cgroups/index');
+  require('../../oci/validate');
+  require('../../seccomp/index');
+  require('../../seccomp/cache');
+  require('../../runtime/trace');
 }
 
 /** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */
