@@ -128,21 +128,32 @@ function rehearse(self: SelfPortrait, identity: string): void {
 }
 
 function readyPriority(): void {
-  try {
-    os.setPriority(0);
-  } catch {
-    /* without CAP_SYS_NICE: stays low until a caller's priority is taken on */
+  setPriorityAllThreads(0);
+}
+
+/**
+ * Linux keeps a nice value per thread, and Node's threads (V8's GC and compiler helpers, which
+ * the main thread waits for) inherited the pool's 19: set every one of them.
+ */
+function setPriorityAllThreads(nice: number): void {
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      os.setPriority(Number(tid), nice);
+    } catch {
+      /* without CAP_SYS_NICE a thread stays where it is; a thread that ended is gone */
+    }
   }
 }
 
 /** The caller's nice value (root may raise it back from the pool's 19); the pool's if unreadable. */
 function adoptPriority(pid: number): void {
+  let nice: number;
   try {
-    const nice = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
-    if (Number.isInteger(nice)) os.setPriority(nice);
+    nice = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
   } catch {
-    /* caller gone: the request read below fails */
+    return; // caller gone: the request read below fails
   }
+  if (Number.isInteger(nice) && nice !== 0) setPriorityAllThreads(nice);
 }
 
 /** Become the caller's command: its stdio, cwd, umask, environment and arguments. */
