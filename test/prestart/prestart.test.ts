@@ -223,6 +223,29 @@ describe('callers a worker must not serve', () => {
     assert.match(r.stderr, /container does not exist/);
   });
 
+  test('a client of another build: refused, and its own Node runs the command', async () => {
+    // A second install of Carton: same pool directory, its own bundle (another identity).
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-otherbuild-'));
+    try {
+      for (const dir of ['bin', 'dist/bundle', 'build/Release']) fs.mkdirSync(path.join(other, dir), { recursive: true });
+      for (const f of ['bin/carton-runtime.js', 'bin/bundle-loader.js', 'dist/bundle/carton-runtime.js', 'build/Release/carton-runtime-cli', 'build/Release/carton.node', 'build/Release/carton-init']) {
+        fs.copyFileSync(path.join(REPO, f), path.join(other, f));
+      }
+      fs.chmodSync(path.join(other, 'build/Release/carton-runtime-cli'), 0o755);
+      fs.chmodSync(path.join(other, 'build/Release/carton-init'), 0o755);
+      assert.ok(await pool.waitFull());
+      const r = spawnSync(path.join(other, 'build/Release/carton-runtime-cli'), ['--root', fx.root, 'state', 'no-such-container'], {
+        encoding: 'utf8',
+        env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' },
+      });
+      assert.match(r.stderr, /refused: the client belongs to another build of Carton/);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /container does not exist/);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   test('CARTON_PRESTART=0 opts out', async () => {
     const r = await client(['--version'], { env: { CARTON_PRESTART: '0' } });
     assert.equal(r.worker, undefined);
