@@ -1,6 +1,6 @@
 'use strict';
 // One prestarted worker of `carton-runtime prestart` (docs/prestart.md): argv[2] names the
-// program; fd 3 is the pipe to the pool, fd 4 the listening socket. Started by the pool only.
+// program, argv[3] the pool's directory; fd 3 is the pipe to the pool. Started by the pool only.
 const path = require('path');
 const program = process.argv[2];
 const loader = require('./bundle-loader');
@@ -13,8 +13,9 @@ const main = bundle.exports;
 main.prestartWorker().serveOneCaller({
   script: path.join(__dirname, `${program}.js`),
   bundleFile: bundle.file,
+  dir: process.argv[3],
+  program,
   poolFd: 3,
-  listenFd: 4,
   prewarm: main.prewarm,
   runMain: main.runMain,
   afterCaller: (code, args) => {

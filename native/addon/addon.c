@@ -304,6 +304,7 @@ napi_value js_frame_recv(napi_env env, napi_callback_info info);
 napi_value js_dup2(napi_env env, napi_callback_info info);
 napi_value js_watch_caller(napi_env env, napi_callback_info info);
 napi_value js_adopt_rlimits(napi_env env, napi_callback_info info);
+napi_value js_set_parent_death_signal(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -320,6 +321,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "socketpair", js_socketpair }, { "frameSend", js_frame_send },
 		{ "frameRecv", js_frame_recv }, { "dup2", js_dup2 }, { "watchCaller", js_watch_caller },
 		{ "adoptRlimits", js_adopt_rlimits }, { "waitReadable", js_wait_readable },
+		{ "setParentDeathSignal", js_set_parent_death_signal },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;

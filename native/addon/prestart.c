@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -272,3 +273,17 @@ napi_value js_adopt_rlimits(napi_env env, napi_callback_info info)
 	napi_get_null(env, &ret);
 	return ret;
 }
+
+/* setParentDeathSignal(sig): the signal this process gets when its parent (the pool) ends;
+ * 0 for none. */
+napi_value js_set_parent_death_signal(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int64_t sig;
+	if (arg_int(env, argv[0], &sig) < 0)
+		return NULL;
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) < 0)
+		return throw_errno(env, errno, "prctl PR_SET_PDEATHSIG", NULL);
+	return undefined(env);
+}
+

@@ -4,8 +4,8 @@
  *
  * Node needs ~22 ms of CPU to start before any Carton code runs, as much as all of
  * `runc run`. When a prestart pool runs (`carton-runtime prestart`, docs/prestart.md),
- * this program hands its arguments, environment and stdio to a worker that has already
- * started Node and loaded Carton, and stays in between: it forwards signals to the worker,
+ * this program claims a worker that has already started Node and loaded Carton, hands it
+ * its arguments, environment and stdio, and stays in between: it forwards signals to the worker,
  * starts carton-init when the worker asks (so that the container is a descendant of the
  * caller, as engines and subreapers expect), reports the init's end, and exits with the
  * worker's exit status. Without a pool, or when the worker refuses (other namespaces,
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 /* One source, two executables (binding.gyp): carton-runtime-cli and carton-cli. */
@@ -115,51 +116,60 @@ static int put(struct buf *b, const char *s)
 	return 0;
 }
 
-/* How long a waiting worker may take to answer (it does on accepting, well under 1 ms);
- * CARTON_PRESTART_WAIT_MS changes it (a very busy machine, tests that must not fall back). */
-static int answer_timeout_ms(void)
+/*
+ * Claim a waiting worker: each listens on a socket of its own, <dir>/<program>.w<pid>.
+ * Renaming it to a name of this process's is atomic, so exactly one caller gets each
+ * worker and finds it waiting (no timing guess). A socket whose worker has died refuses the
+ * connection and the next is tried. The connected socket, or -1 when none is waiting.
+ */
+static int claim_worker(const char *dir, pid_t *worker)
 {
-	const char *v = getenv("CARTON_PRESTART_WAIT_MS");
-	long ms = v && *v ? strtol(v, NULL, 10) : 25;
-	return ms > 0 && ms <= 60000 ? (int)ms : 25;
+	char prefix[32];
+	int fd = -1;
+	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%s.w", CARTON_PROGRAM);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	for (struct dirent *e; fd < 0 && (e = readdir(d));) {
+		char *end;
+		if (strncmp(e->d_name, prefix, plen) != 0)
+			continue;
+		long pid = strtol(e->d_name + plen, &end, 10);
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char from[PATH_MAX];
+		if (snprintf(from, sizeof(from), "%s/%s", dir, e->d_name) >= (int)sizeof(from) ||
+		    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/claimed.%d.%ld", dir, (int)getpid(), pid) >= (int)sizeof(sa.sun_path))
+			continue;
+		if (rename(from, sa.sun_path) < 0)
+			continue; /* another caller was first */
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			fd = s;
+			*worker = (pid_t)pid;
+		} else if (s >= 0) {
+			close(s);
+		}
+		unlink(sa.sun_path);
+	}
+	closedir(d);
+	return fd;
 }
 
-/* The pool's count of workers waiting (<dir>/<program>.idle): none, and Node starts at once. */
-static int worker_waiting(const char *dir)
-{
-	char path[PATH_MAX], c = '0';
-	if (snprintf(path, sizeof(path), "%s/%s.idle", dir, CARTON_PROGRAM) >= (int)sizeof(path))
-		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, &c, 1);
-	close(fd);
-	return n == 1 && c >= '1' && c <= '9';
-}
-
-/* Connect and send the request; the worker's pid when it accepted, else -1 (use Node). */
+/* Claim a worker and send it the request; its pid, or -1 (then Node runs the command here). */
 static pid_t request(char **argv)
 {
 	const char *dir = getenv("CARTON_PRESTART_DIR");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char ident[128];
+	pid_t worker = -1;
 	if (!dir || !*dir)
 		dir = "/run/carton-prestart";
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", dir, CARTON_PROGRAM) >= (int)sizeof(sa.sun_path))
-		return -1;
 	for (int fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0)
 			return -1;
-	if (!worker_waiting(dir))
+	if (identity(ident, sizeof(ident)) < 0 || (conn = claim_worker(dir, &worker)) < 0)
 		return -1;
-	if (identity(ident, sizeof(ident)) < 0)
-		return -1;
-	conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (conn < 0)
-		return -1;
-	if (connect(conn, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto refused;
 
 	struct buf b = { 0 };
 	char count[16];
@@ -173,43 +183,14 @@ static pid_t request(char **argv)
 	for (char **e = environ; e && *e && !bad; e++)
 		bad = put(&b, *e);
 	static const int stdio[3] = { 0, 1, 2 };
-	if (bad || frame_send(conn, 'Q', b.p, (uint32_t)b.len, stdio, 3) < 0) {
-		free(b.p);
-		goto refused;
-	}
+	bad = bad || frame_send(conn, 'Q', b.p, (uint32_t)b.len, stdio, 3) < 0;
 	free(b.p);
-
-	/* A worker that has not answered by then is not waiting after all (taken a moment ago):
-	 * starting Node here is faster than waiting for the pool to start another. Closing the
-	 * socket first means a late worker finds no 'G' and never acts. */
-	struct pollfd pf = { .fd = conn, .events = POLLIN };
-	int r;
-	do
-		r = poll(&pf, 1, answer_timeout_ms());
-	while (r < 0 && errno == EINTR);
-	struct frame f;
-	if (r <= 0 || frame_recv(conn, &f, 0) != 1)
-		goto refused;
-	pid_t worker = -1;
-	if (f.type == 'A' && f.len == sizeof(int32_t))
-		memcpy(&worker, f.payload, sizeof(int32_t));
-	frame_free(&f);
-	/* Committed: the worker checks the request, then says yes ('Y') or no ('N', and why). */
-	if (worker <= 0 || frame_send(conn, 'G', NULL, 0, NULL, 0) < 0 || frame_recv(conn, &f, 0) != 1)
-		goto refused;
-	char answer = f.type;
-	if (answer == 'N' && getenv("CARTON_PRESTART_DEBUG"))
-		fprintf(stderr, "%s: prestarted worker refused: %s\n", CARTON_PROGRAM, f.payload);
-	frame_free(&f);
-	if (answer == 'Y') {
-		if (getenv("CARTON_PRESTART_DEBUG"))
-			fprintf(stderr, "%s: prestarted worker %d\n", CARTON_PROGRAM, (int)worker);
-		return worker;
+	if (bad) {
+		close(conn);
+		conn = -1;
+		return -1;
 	}
-refused:
-	close(conn);
-	conn = -1;
-	return -1;
+	return worker;
 }
 
 static void send_ints(char type, int32_t a, int32_t b)
@@ -293,16 +274,21 @@ static void spawn_init(struct frame *f)
 	send_ints('P', err ? -1 : pid, err);
 }
 
+/*
+ * Stand between the caller and the worker until the worker's exit status arrives. Returns
+ * only when the worker refused ('N') or ended before saying yes ('Y'): it has done nothing,
+ * and Node runs the command here instead.
+ */
 static void serve(pid_t worker)
 {
-	sigset_t set;
+	sigset_t set, old;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, &set, &old);
 	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	int last = 0;
+	int last = 0, accepted = 0;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = conn, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -331,9 +317,26 @@ static void serve(pid_t worker)
 			memcpy(&code, f.payload, sizeof(code));
 			exit(code & 0xff);
 		}
-		if (f.type == 'S')
+		if (f.type == 'Y' && !accepted) {
+			accepted = 1;
+			if (getenv("CARTON_PRESTART_DEBUG"))
+				fprintf(stderr, "%s: prestarted worker %d\n", CARTON_PROGRAM, (int)worker);
+		} else if (f.type == 'N' && !accepted) {
+			if (getenv("CARTON_PRESTART_DEBUG"))
+				fprintf(stderr, "%s: prestarted worker refused: %s\n", CARTON_PROGRAM, f.payload);
+			frame_free(&f);
+			break;
+		} else if (f.type == 'S' && accepted) {
 			spawn_init(&f);
+		}
 		frame_free(&f);
+	}
+	if (!accepted) {
+		close(sigfd);
+		close(conn);
+		sigfd = conn = -1;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
 	}
 	/* The worker ended without a status: killed by a signal passed on, as Node would have been. */
 	if (last && last != SIGWINCH) {

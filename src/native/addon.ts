@@ -52,6 +52,8 @@ export interface CartonAddon {
   watchCaller(fd: number): boolean;
   /** Take on the resource limits of `pid`; null, or the resource (RLIMIT_*) that would need raising a hard limit. */
   adoptRlimits(pid: number): number | null;
+  /** prctl(PR_SET_PDEATHSIG): the signal this process gets when its parent ends (0: none). */
+  setParentDeathSignal(signal: number): void;
   /** poll(2) for input on fd: whether some arrived (or end of file) within timeoutMs. */
   waitReadable(fd: number, timeoutMs: number): boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * The prestart pool (`carton-runtime prestart`, docs/prestart.md): keeps N workers per
- * program waiting on a listening socket in a root-only directory, each Node already
+ * program waiting, each on a socket of its own in a root-only directory, Node already
  * started and Carton's bundle loaded, and starts a new one whenever one is taken. The
  * pool itself never runs a command; workers that took a caller live on their own.
  */
@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CartonError } from '../common/errors';
 import { addon } from '../native/addon';
+import { workerSocketPath } from './protocol';
 
 export const PROGRAMS = ['carton-runtime', 'carton'] as const;
 export type Program = (typeof PROGRAMS)[number];
@@ -26,7 +27,6 @@ export interface PoolOptions {
 
 interface Slot {
   program: Program;
-  listenFd: number;
   idle: number;
   /** Commands workers ran (callers refused or gone before committing are not counted). */
   served: number;
@@ -43,26 +43,29 @@ export async function runPool(o: PoolOptions): Promise<void> {
     throw new CartonError('EEXIST', `a prestart pool already serves ${o.dir}`, { hint: 'stop it first (SIGTERM), or pass another --dir' });
   }
   const { spawn } = require('child_process') as typeof import('child_process');
-  const slots: Slot[] = o.programs.map((program) => {
-    const sock = path.join(o.dir, `${program}.sock`);
-    fs.rmSync(sock, { force: true });
-    return { program, listenFd: addon().listenUnix(sock), idle: 0, served: 0, quickFailures: 0 };
-  });
+  // What an earlier pool that was killed left: sockets of workers long gone, claims, counts.
+  for (const name of fs.readdirSync(o.dir)) if (name !== 'pool.lock') fs.rmSync(path.join(o.dir, name), { force: true });
+  const slots: Slot[] = o.programs.map((program) => ({ program, idle: 0, served: 0, quickFailures: 0 }));
   const waiting = new Set<ChildProcess>();
   let stopping = false;
 
   const publish = (slot: Slot): void => {
     const file = path.join(o.dir, `${slot.program}.idle`);
-    // "<idle> <served>": the client reads the first digit (none waiting: Node starts at once).
+    // "<idle> <served>", for tests and the benchmark (clients look for the sockets themselves).
     fs.writeFileSync(`${file}.tmp`, `${slot.idle} ${slot.served}\n`);
     fs.renameSync(`${file}.tmp`, file);
   };
 
   const start = (slot: Slot): void => {
     const began = Date.now();
-    const child = spawn(process.execPath, [path.join(o.binDir, 'prestart-worker.js'), slot.program], {
-      stdio: ['ignore', 'ignore', 'inherit', 'pipe', slot.listenFd],
+    const child = spawn(process.execPath, [path.join(o.binDir, 'prestart-worker.js'), slot.program, o.dir], {
+      stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
     });
+    const forget = (): void => {
+      // An idle worker's socket (a claimed one was renamed away by its client).
+      if (!child.pid) return;
+      for (const state of ['t', 'w'] as const) fs.rmSync(workerSocketPath(o.dir, slot.program, child.pid, state), { force: true });
+    };
     // Starting Node is the expensive part (~40 ms of CPU): at the lowest priority it does not
     // compete with the commands running now (a create + start + delete burst, say). A worker
     // takes on its caller's priority when it takes the caller.
@@ -93,6 +96,7 @@ export async function runPool(o: PoolOptions): Promise<void> {
     });
     child.on('exit', (code, signal) => {
       waiting.delete(child);
+      if (!taken) forget();
       if (taken || stopping) return;
       if (ready) slot.idle--;
       publish(slot);
@@ -112,11 +116,7 @@ export async function runPool(o: PoolOptions): Promise<void> {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
-      for (const slot of slots) {
-        fs.rmSync(path.join(o.dir, `${slot.program}.sock`), { force: true });
-        fs.rmSync(path.join(o.dir, `${slot.program}.idle`), { force: true });
-        fs.closeSync(slot.listenFd);
-      }
+      for (const slot of slots) fs.rmSync(path.join(o.dir, `${slot.program}.idle`), { force: true });
       for (const child of waiting) child.kill('SIGTERM');
       const done = (): void => {
         if (waiting.size > 0) return void setTimeout(done, 10);

@@ -74,3 +74,12 @@ export function bundleIdentity(st: { dev: bigint; ino: bigint; size: bigint; mti
   const nsec = (st.mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
   return `${st.dev}:${st.ino}:${st.size}:${sec}.${nsec}`;
 }
+
+/**
+ * A worker's socket: <dir>/<program>.t<pid> while it sets up, .w<pid> once it waits (a client
+ * claims it by renaming it; native/client/main.c reads the same names).
+ */
+export function workerSocketPath(dir: string, program: string, pid: number, state: 't' | 'w'): string {
+  return `${dir}/${program}.${state}${pid}`;
+}
+

@@ -1,6 +1,6 @@
 /**
  * One prestarted worker (docs/prestart.md): Node already started and Carton's code loaded,
- * it waits for one client, checks that it may act for it (caller-check.ts), takes on the
+ * it listens on a socket of its own and waits for the one client that claims it, checks that it may act for it (caller-check.ts), takes on the
  * caller's stdio, working directory, umask, environment and arguments, and runs the command
  * as a cold start would. carton-init is started by the client (caller-link.ts). Its exit
  * status goes back to the client, which exits with it. One command per worker: everything
@@ -13,15 +13,17 @@ import { setCaller } from '../common/caller';
 import { setTraceOrigin, trace } from '../runtime/trace';
 import { refusalReason, selfPortrait, SelfPortrait, umaskOf } from './caller-check';
 import { callerLink } from './caller-link';
-import { bundleIdentity, CallerRequest, decodeRequest, encodeRequest, int32s } from './protocol';
+import { bundleIdentity, CallerRequest, decodeRequest, encodeRequest, int32s, workerSocketPath } from './protocol';
 
 export interface WorkerOptions {
   /** bin/<program>.js: process.argv[1], as in a cold start. */
   script: string;
   /** The bundle this worker runs: the client must belong to the same build. */
   bundleFile: string;
-  /** The pool's listening socket and the pipe that tells the pool "ready", "taken" and "serving". */
-  listenFd: number;
+  /** Where this worker's socket goes: <dir>/<program>.w<pid>, which a client claims by renaming it. */
+  dir: string;
+  program: string;
+  /** The pipe that tells the pool "ready", "taken" and "serving". */
   poolFd: number;
   /** Load the commands' modules before a caller waits for them. */
   prewarm(): void;
@@ -31,36 +33,34 @@ export interface WorkerOptions {
   afterCaller?(code: number, args: string[]): void;
 }
 
+const SIGTERM = 15;
+
 export function serveOneCaller(o: WorkerOptions): void {
-  o.prewarm();
   const a = addon();
+  // An idle worker ends with its pool; one serving a caller finishes the command first.
+  a.setParentDeathSignal(SIGTERM);
+  if (process.ppid === 1) process.exit(0);
+  o.prewarm();
   const identity = bundleIdentity(fs.statSync(o.bundleFile, { bigint: true }));
   const self = selfPortrait();
   rehearse(self, identity);
+  // Listening under a temporary name, then renamed: a client never finds a socket nobody listens on.
+  const listenFd = a.listenUnix(workerSocketPath(o.dir, o.program, process.pid, 't'));
+  fs.renameSync(workerSocketPath(o.dir, o.program, process.pid, 't'), workerSocketPath(o.dir, o.program, process.pid, 'w'));
   // Started at the lowest priority so as not to slow the commands running meanwhile; waiting
   // at the normal one, so that a caller wakes this worker at once on a busy machine.
   readyPriority();
   fs.writeSync(o.poolFd, 'R');
-  const [conn, pid, uid, gid] = a.acceptCaller(o.listenFd);
+  // One caller only: it renamed the socket away before connecting.
+  const [conn, pid, uid, gid] = a.acceptCaller(listenFd);
   setTraceOrigin(performance.now());
-  // The pool starts workers at the lowest priority; from now on this is the caller's command.
+  a.setParentDeathSignal(0);
+  fs.closeSync(listenFd);
   adoptPriority(pid);
   fs.writeSync(o.poolFd, 'T');
-  fs.closeSync(o.listenFd);
-  // 'A' at once: the client, which gives a worker only a moment to answer, then commits with
-  // 'G' while this one reads and checks its request. A client that gave up has closed the
-  // socket instead, and this worker never acts.
-  try {
-    a.frameSend(conn, 'A', int32s(process.pid), []);
-  } catch {
-    process.exit(0);
-  }
   const frame = a.frameRecv(conn, false);
   if (!frame || frame.type !== 'Q') process.exit(0);
-  // Checked while the client wakes up to commit.
   const { request, why, callerStatus } = checkRequest(frame, identity, self, pid, uid, gid);
-  const go = a.frameRecv(conn, false);
-  if (!go || go.type !== 'G') process.exit(0);
   if (why !== undefined || !request) {
     a.frameSend(conn, 'N', Buffer.from(why ?? 'refused'), []);
     process.exit(0);
