@@ -190,7 +190,7 @@ describe('podman with carton-runtime gives what runc gives', () => {
 describe('podman with carton-runtime through prestarted workers (docs/prestart.md)', () => {
   // conmon gives the runtime a fixed environment (no CARTON_PRESTART_DIR): the pool must be at
   // the default place, so this case runs only where no other pool does.
-  const otherPool = fs.existsSync(path.join(DEFAULT_DIR, 'carton-runtime.sock'));
+  const otherPool = fs.existsSync(path.join(DEFAULT_DIR, 'carton-runtime.idle'));
   const dirExisted = fs.existsSync(DEFAULT_DIR);
   let pool: PoolHandle | undefined;
   before(async () => {

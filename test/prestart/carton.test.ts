@@ -38,7 +38,7 @@ after(async () => {
 });
 
 const globals = (): string[] => ['--root', env.root, '--runroot', env.runroot];
-const callerEnv = (): NodeJS.ProcessEnv => ({ ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' });
+const callerEnv = (): NodeJS.ProcessEnv => ({ ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' });
 
 async function carton(args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string; served: boolean }> {
   assert.ok(await pool.waitFull());

@@ -50,7 +50,7 @@ async function client(args: string[], opts: SpawnSyncOptions & { prefix?: string
     encoding: 'utf8',
     timeout: 30_000,
     ...opts,
-    env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000', ...(opts.env ?? {}) },
+    env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', ...(opts.env ?? {}) },
   });
   const stderr = String(r.stderr ?? '');
   return { status: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr, worker: workerOf(stderr) };
@@ -123,7 +123,7 @@ describe('commands through a prestarted worker', () => {
       console.log(JSON.stringify({ create: c.status, createErr: c.stderr, start: s.status, startErr: s.stderr, ppid, me: process.pid, exit: status >> 8 }));
     `;
     assert.ok(await pool.waitFull());
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' } });
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' } });
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(out.create, 0, String(out.createErr));
     assert.ok(workerOf(String(out.createErr)), `create served by a worker: ${String(out.createErr)}`);
@@ -144,7 +144,7 @@ describe('commands through a prestarted worker', () => {
     assert.ok(await pool.waitFull());
     const child = spawn('sh', ['-c', `echo $$ > ${callerCg}/cgroup.procs && exec ${RUNTIME_CMD} --root ${fx.root} run -b ${b} ${id}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' },
+      env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' },
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -186,7 +186,7 @@ describe('commands through a prestarted worker', () => {
     const id = fx.id('sig');
     const b = fx.bundleFor(['sh', '-c', 'trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done']);
     assert.ok(await pool.waitFull());
-    const child = spawn(RUNTIME_CMD, ['--root', fx.root, 'run', '-b', b, id], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' } });
+    const child = spawn(RUNTIME_CMD, ['--root', fx.root, 'run', '-b', b, id], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -201,7 +201,7 @@ describe('commands through a prestarted worker', () => {
     const id = fx.id('kill9');
     const b = fx.bundleFor(['sleep', '60']);
     assert.ok(await pool.waitFull());
-    const child = spawn(RUNTIME_CMD, ['--root', fx.root, 'run', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' } });
+    const child = spawn(RUNTIME_CMD, ['--root', fx.root, 'run', '-b', b, id], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     assert.ok(await eventually(() => fs.existsSync(path.join(fx.root, id, 'state.json')) && workerOf(stderr) !== undefined), stderr);
@@ -236,7 +236,7 @@ describe('callers a worker must not serve', () => {
       assert.ok(await pool.waitFull());
       const r = spawnSync(path.join(other, 'build/Release/carton-runtime-cli'), ['--root', fx.root, 'state', 'no-such-container'], {
         encoding: 'utf8',
-        env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1', CARTON_PRESTART_WAIT_MS: '2000' },
+        env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' },
       });
       assert.match(r.stderr, /refused: the client belongs to another build of Carton/);
       assert.equal(r.status, 1);
