@@ -182,6 +182,24 @@ describe('commands through a prestarted worker', () => {
     }
   });
 
+  test('--preserve-fds passes the caller\'s own fd 3 on to the container', async () => {
+    const id = fx.id('pfd');
+    const b = fx.bundleFor(['sh', '-c', 'echo through-fd3 >&3']);
+    assert.ok(await pool.waitFull());
+    const child = spawn(RUNTIME_CMD, ['--root', fx.root, 'run', '--preserve-fds', '1', '-b', b, id], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      env: { ...quietEnv, ...pool.env, CARTON_PRESTART_DEBUG: '1' },
+    });
+    let stderr = '';
+    let fd3 = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (fd3 += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.ok(workerOf(stderr), stderr);
+    assert.equal(fd3, 'through-fd3\n');
+  });
+
   test('signals sent to the client reach the container', async () => {
     const id = fx.id('sig');
     const b = fx.bundleFor(['sh', '-c', 'trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done']);
