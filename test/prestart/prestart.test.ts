@@ -291,6 +291,19 @@ describe('the pool itself', () => {
     }
   });
 
+  test('a pool directory others could write is refused, and nothing is started', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-prestart-open-'));
+    fs.chmodSync(dir, 0o777);
+    try {
+      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'carton-runtime.js'), 'prestart', '--dir', dir], { encoding: 'utf8', env: quietEnv, timeout: 10_000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`--dir ${dir}: must be a directory of this user that nobody else can write`));
+      assert.deepEqual(fs.readdirSync(dir), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('bad flags are named', () => {
     const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'carton-runtime.js'), 'prestart', '--workers', 'lots'], { encoding: 'utf8', env: quietEnv });
     assert.equal(r.status, 1);
