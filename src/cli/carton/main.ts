@@ -117,18 +117,7 @@ export function runMain(): void {
  */
 export function prewarm(): void {
   for (const load of Object.values(COMMANDS)) load();
-  /* eslint-disable @typescript-eslint/no-var-requires */
-  require('../../runtime/run');
-  require('../../runtime/lifecycle');
-  require('../../runtime/create');
-  require('../../runtime/deps');
-  require('../../native/init-driver');
-  require('../../plan/index');
-  require('../../cgroups/index');
-  require('../../oci/validate');
-  require('../../seccomp/index');
-  require('../../seccomp/cache');
-  require('../../runtime/trace');
+  (require('../../prestart/prewarm') as typeof import('../../prestart/prewarm')).prewarmRuntimeModules();
 }
 
 /** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */

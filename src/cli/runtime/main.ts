@@ -190,16 +190,7 @@ export function runMain(): void {
  */
 export function prewarm(): void {
   for (const name of Object.keys(COMMANDS)) if (name !== 'prestart') loadCommand(name);
-  /* eslint-disable @typescript-eslint/no-var-requires */
-  require('../../runtime/deps');
-  require('../../runtime/container-hooks');
-  require('../../native/init-driver');
-  require('../../plan/index');
-  require('../../cgroups/index');
-  require('../../oci/validate');
-  require('../../seccomp/index');
-  require('../../seccomp/cache');
-  require('../../runtime/trace');
+  (require('../../prestart/prewarm') as typeof import('../../prestart/prewarm')).prewarmRuntimeModules();
 }
 
 /** The prestarted worker's code (docs/prestart.md), loaded only by bin/prestart-worker.js. */
