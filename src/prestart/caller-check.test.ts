@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusDifferences, umaskOf } from './caller-check';
+import { startupEnvDifferences, statusDifferences, umaskOf } from './caller-check';
 
 const STATUS = `Name:\tnode
 Umask:\t0022
@@ -34,3 +34,10 @@ test('umask is read as octal', () => {
   assert.equal(umaskOf(STATUS), 0o022);
   assert.equal(umaskOf('Name:\tx\n'), undefined);
 });
+
+test('variables Node reads at start must match; empty is unset; others may differ', () => {
+  assert.deepEqual(startupEnvDifferences({ NODE_EXTRA_CA_CERTS: '', PATH: '/a' }, { PATH: '/b' }), []);
+  assert.deepEqual(startupEnvDifferences({}, { NODE_EXTRA_CA_CERTS: '/etc/ca.pem', NODE_OPTIONS: '' }), ['NODE_EXTRA_CA_CERTS']);
+  assert.deepEqual(startupEnvDifferences({ NODE_OPTIONS: '--max-old-space-size=64' }, {}), ['NODE_OPTIONS']);
+});
+

@@ -17,6 +17,18 @@ export function statusDifferences(mine: string, theirs: string): string[] {
   return STATUS_FIELDS.filter((f) => field(mine, f) !== field(theirs, f));
 }
 
+/**
+ * Variables Node (or OpenSSL under it) reads once, when the process starts: a worker started
+ * with other values would not run the command as a cold start would (NODE_EXTRA_CA_CERTS
+ * decides which registries `carton pull` trusts). Empty counts as unset, as Node reads it.
+ */
+const STARTUP_ENV = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_PRESERVE_SYMLINKS', 'OPENSSL_CONF', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
+/** The start-up variables that differ between this worker's start and the caller's environment (pure). */
+export function startupEnvDifferences(mine: NodeJS.ProcessEnv, theirs: Record<string, string>): string[] {
+  return STARTUP_ENV.filter((k) => (mine[k] || '') !== (theirs[k] || ''));
+}
+
 /** The caller's umask from its /proc/PID/status text (pure); undefined when the kernel does not say. */
 export function umaskOf(status: string): number | undefined {
   const m = /^Umask:\s*([0-7]+)$/m.exec(status);

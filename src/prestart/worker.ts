@@ -11,7 +11,7 @@ import * as os from 'os';
 import { addon } from '../native/addon';
 import { setCaller } from '../common/caller';
 import { setTraceOrigin, trace } from '../runtime/trace';
-import { refusalReason, selfPortrait, SelfPortrait, umaskOf } from './caller-check';
+import { refusalReason, selfPortrait, SelfPortrait, startupEnvDifferences, umaskOf } from './caller-check';
 import { callerLink } from './caller-link';
 import { bundleIdentity, CallerRequest, decodeRequest, encodeRequest, int32s, workerSocketPath } from './protocol';
 
@@ -36,6 +36,7 @@ export interface WorkerOptions {
 const SIGTERM = 15;
 
 export function serveOneCaller(o: WorkerOptions): void {
+  const startupEnv = { ...process.env };
   const a = addon();
   // An idle worker ends with its pool; one serving a caller finishes the command first.
   a.setParentDeathSignal(SIGTERM);
@@ -60,7 +61,7 @@ export function serveOneCaller(o: WorkerOptions): void {
   fs.writeSync(o.poolFd, 'T');
   const frame = a.frameRecv(conn, false);
   if (!frame || frame.type !== 'Q') process.exit(0);
-  const { request, why, callerStatus } = checkRequest(frame, identity, self, pid, uid, gid);
+  const { request, why, callerStatus } = checkRequest(frame, identity, self, startupEnv, pid, uid, gid);
   if (why !== undefined || !request) {
     a.frameSend(conn, 'N', Buffer.from(why ?? 'refused'), []);
     process.exit(0);
@@ -95,6 +96,7 @@ function checkRequest(
   frame: { payload: Buffer; fds: number[] },
   identity: string,
   self: SelfPortrait,
+  startupEnv: NodeJS.ProcessEnv,
   pid: number,
   uid: number,
   gid: number,
@@ -109,6 +111,8 @@ function checkRequest(
   if (frame.fds.length !== 3) return { why: 'the request carries no stdio', callerStatus: '' };
   // A measurement switch that starts the init with child_process, as this worker's own child.
   if (request.env.CARTON_INIT_SPAWN === 'node') return { why: 'CARTON_INIT_SPAWN=node', callerStatus: '' };
+  const envDiff = startupEnvDifferences(startupEnv, request.env);
+  if (envDiff.length > 0) return { why: `the caller's ${envDiff.join(', ')} differs from this worker's start`, callerStatus: '' };
   const { why, status } = refusalReason(self, pid, uid, gid);
   if (why !== undefined) return { why, callerStatus: status };
   // The caller's limits (Podman lowers nproc, say): lowering is always possible.

@@ -264,6 +264,13 @@ describe('callers a worker must not serve', () => {
     }
   });
 
+  test('Node start-up settings other than the worker\'s: refused, and Node starts with the caller\'s', async () => {
+    const r = await client(['--version'], { env: { NODE_OPTIONS: '--max-old-space-size=100' } });
+    assert.match(r.stderr, /refused: the caller's NODE_OPTIONS differs from this worker's start/);
+    assert.equal(r.worker, undefined);
+    assert.equal(r.status, 0);
+  });
+
   test('CARTON_PRESTART=0 opts out', async () => {
     const r = await client(['--version'], { env: { CARTON_PRESTART: '0' } });
     assert.equal(r.worker, undefined);
