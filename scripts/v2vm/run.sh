@@ -4,7 +4,7 @@
 # over 9p, chroots into it and runs the command there. Its output and exit status come
 # back; this script exits with that status (124 on timeout, 125 when the VM failed).
 #
-#   bash scripts/v2vm/run.sh                                 # the cgroup, v2 container and cgroup-join tests
+#   bash scripts/v2vm/run.sh                                 # the cgroup, v2 container, cgroup-join and prestart tests
 #   bash scripts/v2vm/run.sh node --test dist/test/cgroups/  # any command, run in $PWD
 #   bash scripts/v2vm/run.sh --tap FILE                     # the default lane, TAP report to FILE
 #
@@ -29,10 +29,10 @@ if [ "${1:-}" = --tap ]; then
   set --
 fi
 if [ $# -eq 0 ]; then
-  set -- node --test --test-concurrency=1 "$repo/dist/test/cgroups/" "$repo/dist/test/v2/" "$repo/dist/test/runtime/cgroup-join.test.js"
+  set -- node --test --test-concurrency=1 "$repo/dist/test/cgroups/" "$repo/dist/test/v2/" "$repo/dist/test/runtime/cgroup-join.test.js" "$repo/dist/test/prestart/prestart.test.js"
   if [ -n "$tap_out" ]; then
     set -- node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-      --test-reporter=tap --test-reporter-destination=/tmp/.v2vm/lane.tap "$repo/dist/test/cgroups/" "$repo/dist/test/v2/" "$repo/dist/test/runtime/cgroup-join.test.js"
+      --test-reporter=tap --test-reporter-destination=/tmp/.v2vm/lane.tap "$repo/dist/test/cgroups/" "$repo/dist/test/v2/" "$repo/dist/test/runtime/cgroup-join.test.js" "$repo/dist/test/prestart/prestart.test.js"
   fi
 fi
 
