@@ -30,7 +30,9 @@ export function startPool(repo: string, dir: string, workers: number, env: NodeJ
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const counts = (program: string): number[] => {
     try {
-      return fs.readFileSync(path.join(dir, `${program}.idle`), 'utf8').trim().split(' ').map(Number);
+      const [idle, served, pool] = fs.readFileSync(path.join(dir, `${program}.idle`), 'utf8').trim().split(' ').map(Number);
+      // A file a killed pool left in the directory is not this pool's.
+      return pool === child.pid ? [idle, served] : [0, 0];
     } catch {
       return [0, 0];
     }

@@ -51,8 +51,9 @@ export async function runPool(o: PoolOptions): Promise<void> {
 
   const publish = (slot: Slot): void => {
     const file = path.join(o.dir, `${slot.program}.idle`);
-    // "<idle> <served>", for tests and the benchmark (clients look for the sockets themselves).
-    fs.writeFileSync(`${file}.tmp`, `${slot.idle} ${slot.served}\n`);
+    // "<idle> <served> <pool pid>", for tests and the benchmark (clients look for the sockets
+    // themselves); the pid tells this pool's counts from those a killed one left.
+    fs.writeFileSync(`${file}.tmp`, `${slot.idle} ${slot.served} ${process.pid}\n`);
     fs.renameSync(`${file}.tmp`, file);
   };
 

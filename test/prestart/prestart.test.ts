@@ -313,6 +313,40 @@ describe('the pool itself', () => {
     }
   });
 
+  test('a pool killed with SIGKILL: its idle workers end, callers fall back to Node, a new pool takes the directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-prestart3-'));
+    try {
+      const p = startPool(REPO, dir, 1, quietEnv);
+      assert.ok(await p.waitFull());
+      const workers = childrenOf(p.process.pid!);
+      p.process.kill('SIGKILL');
+      await p.stop();
+      const gone = (pid: number): boolean => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
+        } catch {
+          return true;
+        }
+      };
+      assert.ok(await eventually(() => workers.every(gone)), 'idle workers ended with their pool');
+      // Their sockets are still there, refusing connections: the client tries them, then runs Node.
+      assert.ok(fs.readdirSync(dir).some((n) => n.startsWith('carton-runtime.w')));
+      const r = spawnSync(RUNTIME_CMD, ['--root', fx.root, 'state', 'no-such-container'], {
+        encoding: 'utf8',
+        env: { ...quietEnv, CARTON_PRESTART_DIR: dir, CARTON_PRESTART_DEBUG: '1' },
+      });
+      assert.equal(workerOf(r.stderr), undefined);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /container does not exist/);
+      const again = startPool(REPO, dir, 1, quietEnv);
+      assert.ok(await again.waitFull(), 'a new pool starts on the old directory');
+      await again.stop();
+      assert.deepEqual(fs.readdirSync(dir), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a pool directory others could write is refused, and nothing is started', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carton-test-prestart-open-'));
     fs.chmodSync(dir, 0o777);
