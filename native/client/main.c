@@ -160,11 +160,16 @@ static int claim_worker(const char *dir, pid_t *worker)
 /* Claim a worker and send it the request; its pid, or -1 (then Node runs the command here). */
 static pid_t request(char **argv)
 {
-	const char *dir = getenv("CARTON_PRESTART_DIR");
-	char ident[128];
+	const char *dir = getenv("CARTON_PRESTART_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	char ident[128], own[PATH_MAX];
 	pid_t worker = -1;
-	if (!dir || !*dir)
+	/* The pool's default place: root's, or a user's own under $XDG_RUNTIME_DIR (as the state root). */
+	if ((!dir || !*dir) && geteuid() == 0)
 		dir = "/run/carton-prestart";
+	else if ((!dir || !*dir) && xdg && *xdg && snprintf(own, sizeof(own), "%s/carton-prestart", xdg) < (int)sizeof(own))
+		dir = own;
+	else if (!dir || !*dir)
+		return -1;
 	for (int fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0)
 			return -1;

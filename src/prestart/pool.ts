@@ -14,7 +14,14 @@ import { workerSocketPath } from './protocol';
 
 export const PROGRAMS = ['carton-runtime', 'carton'] as const;
 export type Program = (typeof PROGRAMS)[number];
+/** Root's pool (engines find it without any environment). */
 export const DEFAULT_DIR = '/run/carton-prestart';
+
+/** Where a pool goes and its callers look by default: root's, or a user's own under $XDG_RUNTIME_DIR. */
+export function defaultPoolDir(env: NodeJS.ProcessEnv = process.env, euid: number = process.geteuid?.() ?? 0): string | undefined {
+  if (euid === 0) return DEFAULT_DIR;
+  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'carton-prestart') : undefined;
+}
 
 export interface PoolOptions {
   dir: string;

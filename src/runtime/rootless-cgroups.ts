@@ -12,6 +12,7 @@
  *  - otherwise the container runs without cgroups. runc says nothing then;
  *    Carton prints one warning line so the user knows limits do not apply.
  */
+import { callerProcDir } from '../common/caller';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CartonError } from '../common/errors';
@@ -146,7 +147,8 @@ function v2MoveAllowed(target: string): boolean {
   if (!h) return false;
   let rel = '/';
   try {
-    const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    // The process to move is the init, which starts in the caller's cgroup (src/common/caller.ts).
+    const line = fs.readFileSync(`${callerProcDir()}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
     rel = line ? line.slice(3) : '/';
   } catch {
     /* assume the root */

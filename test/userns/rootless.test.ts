@@ -8,10 +8,11 @@
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
-import { BIN } from '../runtime/helpers';
+import { BIN, REPO, RUNTIME_CMD } from '../runtime/helpers';
 import type { Spec } from '../../src/oci/spec';
 import { TestUser, createTestUser, removeTestUser, asUser, asUserOnTerminal, leftoversOf, makeDelegatedCgroup, removeDelegatedCgroup } from './user';
 
@@ -219,3 +220,48 @@ test('a delegated cgroup: the limits apply inside it, and it is removed after', 
 });
 
 void BIN;
+
+test('a pool of the user\'s own (under $XDG_RUNTIME_DIR) serves its rootless commands, with the same results', async () => {
+  const b = rootlessBundle((s) => {
+    s.root!.readonly = false;
+    s.process!.args = ['sh', '-c', 'id; cat /proc/self/uid_map; exit 5'];
+  });
+  const env = { HOME: u.home, USER: u.name, LOGNAME: u.name, XDG_RUNTIME_DIR: u.xdg, PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' };
+  const asUserArgs = ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups'];
+  const pool = spawn('setpriv', [...asUserArgs, process.execPath, path.join(REPO, 'bin', 'carton-runtime.js'), 'prestart', '--workers', '1'], {
+    env,
+    cwd: u.home,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => pool.once('exit', () => resolve()));
+  const idleFile = path.join(u.xdg, 'carton-prestart', 'carton-runtime.idle');
+  try {
+    const ready = (): boolean => {
+      try {
+        const [idle, , pid] = fs.readFileSync(idleFile, 'utf8').trim().split(' ').map(Number);
+        return idle >= 1 && pid === pool.pid;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 20_000;
+    while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(ready(), 'the user\'s pool is ready');
+    assert.equal(fs.statSync(path.dirname(idleFile)).uid, u.uid);
+    const r = spawnSync('setpriv', [...asUserArgs, RUNTIME_CMD, 'run', b.id], {
+      env: { ...env, CARTON_PRESTART_DEBUG: '1' },
+      cwd: b.dir,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.match(r.stderr, /carton-runtime: prestarted worker \d+/);
+    assert.equal(r.status, 5, r.stderr);
+    assert.deepEqual(lines(r.stdout), ['uid=0(root) gid=0(root) groups=0(root)', `0 ${u.uid} 1`]);
+    assert.deepEqual(leftoversOf(xdgRoot, b.id, b.dir), []);
+  } finally {
+    pool.kill('SIGTERM');
+    await exited;
+  }
+  assert.ok(!fs.existsSync(idleFile), 'the pool removed its files');
+});
+

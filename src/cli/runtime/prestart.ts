@@ -16,7 +16,7 @@ export async function main(argv: string[], _g: Globals): Promise<number> {
         'themselves otherwise. CARTON_PRESTART=0 in a caller\'s environment opts out.',
       flags: [
         { name: 'workers', type: 'string', value: 'N', default: '2', help: 'workers kept waiting for each command' },
-        { name: 'dir', type: 'string', value: 'DIR', default: pool.DEFAULT_DIR, help: 'directory of the sockets (CARTON_PRESTART_DIR for callers)' },
+        { name: 'dir', type: 'string', value: 'DIR', help: 'directory of the sockets (default /run/carton-prestart, or $XDG_RUNTIME_DIR/carton-prestart for a user; CARTON_PRESTART_DIR for callers)' },
       ],
       minArgs: 0,
       maxArgs: 0,
@@ -28,8 +28,10 @@ export async function main(argv: string[], _g: Globals): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new CartonError('EINVAL_CONFIG', `--workers: "${String(p.values.workers)}" is not a number from 1 to 64`);
   }
+  const dir = p.given.has('dir') ? String(p.values.dir) : pool.defaultPoolDir();
+  if (!dir) throw new CartonError('EINVAL_CONFIG', '--dir: not given, and neither root nor $XDG_RUNTIME_DIR tells where a pool goes');
   await pool.runPool({
-    dir: path.resolve(String(p.values.dir)),
+    dir: path.resolve(dir),
     workers,
     programs: pool.PROGRAMS,
     binDir: binDir(),
