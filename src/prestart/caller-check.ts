@@ -21,8 +21,10 @@ export function statusDifferences(mine: string, theirs: string): string[] {
  * Variables Node (or OpenSSL under it) reads once, when the process starts: a worker started
  * with other values would not run the command as a cold start would (NODE_EXTRA_CA_CERTS
  * decides which registries `carton pull` trusts). Empty counts as unset, as Node reads it.
+ * (SSL_CERT_FILE and SSL_CERT_DIR are read when a certificate store is loaded, after the
+ * worker has taken on the caller's environment.)
  */
-const STARTUP_ENV = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_PRESERVE_SYMLINKS', 'OPENSSL_CONF', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+const STARTUP_ENV = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_PRESERVE_SYMLINKS', 'OPENSSL_CONF'];
 
 /** The start-up variables that differ between this worker's start and the caller's environment (pure). */
 export function startupEnvDifferences(mine: NodeJS.ProcessEnv, theirs: Record<string, string>): string[] {

@@ -195,7 +195,10 @@ describe('podman with carton-runtime through prestarted workers (docs/prestart.m
   let pool: PoolHandle | undefined;
   before(async () => {
     if (!hasPodman || otherPool) return;
-    pool = startPool(REPO, DEFAULT_DIR, 3, { ...process.env, NODE_EXTRA_CA_CERTS: '' });
+    // conmon gives the runtime no NODE_OPTIONS (scripts/test.sh sets one) nor extra CA certs:
+    // the workers must start as the runtime's own Node would.
+    const { NODE_OPTIONS: _options, NODE_EXTRA_CA_CERTS: _certs, ...env } = process.env;
+    pool = startPool(REPO, DEFAULT_DIR, 3, env);
     assert.ok(await pool.waitFull(), 'prestart pool ready');
   });
   after(async () => {
