@@ -39,7 +39,12 @@ interface Slot {
   served: number;
   /** Starts within the last second that ended before taking a caller: a crash loop waits. */
   quickFailures: number;
+  /** Workers taken and not replaced yet, and the timer that will (see refill). */
+  owed: number;
+  timer?: NodeJS.Timeout;
 }
+
+const REFILL_QUIET_MS = 50;
 
 /** Runs until SIGTERM or SIGINT; resolves once the sockets are gone and idle workers stopped. */
 export async function runPool(o: PoolOptions): Promise<void> {
@@ -52,7 +57,7 @@ export async function runPool(o: PoolOptions): Promise<void> {
   const { spawn } = require('child_process') as typeof import('child_process');
   // What an earlier pool that was killed left: sockets of workers long gone, claims, counts.
   for (const name of fs.readdirSync(o.dir)) if (name !== 'pool.lock') fs.rmSync(path.join(o.dir, name), { force: true });
-  const slots: Slot[] = o.programs.map((program) => ({ program, idle: 0, served: 0, quickFailures: 0 }));
+  const slots: Slot[] = o.programs.map((program) => ({ program, idle: 0, served: 0, quickFailures: 0, owed: 0 }));
   const waiting = new Set<ChildProcess>();
   let stopping = false;
 
@@ -62,6 +67,20 @@ export async function runPool(o: PoolOptions): Promise<void> {
     // themselves); the pid tells this pool's counts from those a killed one left.
     fs.writeFileSync(`${file}.tmp`, `${slot.idle} ${slot.served} ${process.pid}\n`);
     fs.renameSync(`${file}.tmp`, file);
+  };
+
+  // Commands come in bursts (create, start, delete): a replacement starts once the burst is
+  // over (no worker taken for REFILL_QUIET_MS), unless none is left waiting. Starting Node
+  // meanwhile, even at nice 19, takes a CPU the burst's own processes would use.
+  const refill = (slot: Slot): void => {
+    slot.owed++;
+    if (slot.timer) clearTimeout(slot.timer);
+    const now = (): void => {
+      slot.timer = undefined;
+      for (; slot.owed > 0; slot.owed--) start(slot);
+    };
+    if (slot.idle <= 0) now();
+    else slot.timer = setTimeout(now, REFILL_QUIET_MS);
   };
 
   const start = (slot: Slot): void => {
@@ -95,7 +114,7 @@ export async function runPool(o: PoolOptions): Promise<void> {
           taken = true;
           waiting.delete(child);
           if (ready) slot.idle--;
-          if (!stopping) start(slot);
+          if (!stopping) refill(slot);
         } else if (c === 'S') {
           slot.served++;
         }
@@ -124,7 +143,10 @@ export async function runPool(o: PoolOptions): Promise<void> {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
-      for (const slot of slots) fs.rmSync(path.join(o.dir, `${slot.program}.idle`), { force: true });
+      for (const slot of slots) {
+        if (slot.timer) clearTimeout(slot.timer);
+        fs.rmSync(path.join(o.dir, `${slot.program}.idle`), { force: true });
+      }
       for (const child of waiting) child.kill('SIGTERM');
       const done = (): void => {
         if (waiting.size > 0) return void setTimeout(done, 10);
