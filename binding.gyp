@@ -25,7 +25,7 @@
     {
       "target_name": "carton-runtime-cli",
       "type": "executable",
-      "sources": ["native/client/main.c", "native/common/frame.c"],
+      "sources": ["native/client/main.c", "native/common/frame.c", "native/common/scm.c"],
       "defines": ["CARTON_CLI_RUNTIME"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
       "ldflags": ["-static"]
@@ -33,7 +33,7 @@
     {
       "target_name": "carton-cli",
       "type": "executable",
-      "sources": ["native/client/main.c", "native/common/frame.c"],
+      "sources": ["native/client/main.c", "native/common/frame.c", "native/common/scm.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
       "ldflags": ["-static"]
     }

@@ -56,20 +56,8 @@ static int recv_fd(napi_env env, napi_value *argv, int *fd_out, char *buf, size_
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return throw_errno(env, errno, "recvmsg", NULL), -1;
-	*fd_out = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < nfds; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*fd_out < 0)
-				*fd_out = f;
-			else
-				close(f);
-		}
-	}
+	if (take_fds(&mh, fd_out, 1) == 0)
+		*fd_out = -1;
 	if (*fd_out < 0)
 		return throw_errno(env, n == 0 ? ECONNRESET : ENOMSG, "recvmsg", NULL), -1;
 	*len = (size_t)n;

@@ -136,7 +136,7 @@ static int claim_worker(const char *dir, pid_t *worker)
 			continue;
 		long pid = strtol(e->d_name + plen, &end, 10);
 		if (*end || pid <= 0 || pid > INT32_MAX)
-			continue;
+			continue; /* not a waiting worker's socket (.t<pid> while it sets up) */
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 		char from[PATH_MAX];
 		if (snprintf(from, sizeof(from), "%s/%s", dir, e->d_name) >= (int)sizeof(from) ||
@@ -145,9 +145,14 @@ static int claim_worker(const char *dir, pid_t *worker)
 		if (rename(from, sa.sun_path) < 0)
 			continue; /* another caller was first */
 		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		/* Only a worker of this very user gets the caller's stdio and environment; its pid
+		 * (for passing signals on) is the kernel's word, not the file name's. */
+		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid() && cred.pid > 0) {
 			fd = s;
-			*worker = (pid_t)pid;
+			*worker = cred.pid;
 		} else if (s >= 0) {
 			close(s);
 		}

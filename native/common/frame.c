@@ -1,11 +1,19 @@
 /* Prestart socket frames: see frame.h. */
 #include "frame.h"
+#include "scm.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* A non-blocking socket not ready yet: wait until it is (events: POLLIN or POLLOUT). */
+static void await_ready(int sock, short events)
+{
+	struct pollfd pf = { .fd = sock, .events = events };
+	poll(&pf, 1, -1);
+}
 
 int frame_send(int sock, char type, const void *payload, uint32_t len, const int *fds, int nfds)
 {
@@ -46,8 +54,7 @@ int frame_send(int sock, char type, const void *payload, uint32_t len, const int
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = sock, .events = POLLOUT };
-			poll(&pf, 1, -1);
+			await_ready(sock, POLLOUT);
 			continue;
 		}
 		if (r < 0)
@@ -65,8 +72,7 @@ static int read_full(int sock, char *p, size_t n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = sock, .events = POLLIN };
-			poll(&pf, 1, -1);
+			await_ready(sock, POLLIN);
 			continue;
 		}
 		if (r < 0)
@@ -97,27 +103,14 @@ int frame_recv(int sock, struct frame *f, int nowait)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN && !nowait) {
-			struct pollfd pf = { .fd = sock, .events = POLLIN };
-			poll(&pf, 1, -1);
+			await_ready(sock, POLLIN);
 			continue;
 		}
 		break;
 	}
 	if (r <= 0)
 		return (int)r;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-			if (f->nfds < FRAME_MAX_FDS)
-				f->fds[f->nfds++] = fd;
-			else
-				close(fd);
-		}
-	}
+	f->nfds = take_fds(&mh, f->fds, FRAME_MAX_FDS);
 	if ((size_t)r < sizeof(head) && read_full(sock, (char *)head + r, sizeof(head) - (size_t)r) < 0)
 		goto fail;
 	f->type = (char)head[0];

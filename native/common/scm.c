@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 int send_fd(int sock, int fd, const char *msg, size_t len)
 {
@@ -25,3 +26,23 @@ int send_fd(int sock, int fd, const char *msg, size_t len)
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : 0;
 }
+
+int take_fds(struct msghdr *mh, int *out, int max)
+{
+	int taken = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (taken < max)
+				out[taken++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return taken;
+}
+

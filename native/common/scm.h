@@ -8,6 +8,7 @@
 #define CARTON_COMMON_SCM_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 /*
  * Send fd with msg (len bytes) as the payload; an empty payload is sent as one zero
@@ -16,5 +17,11 @@
  * Hidden so that the addon does not export it into node's symbol space.
  */
 __attribute__((visibility("hidden"))) int send_fd(int sock, int fd, const char *msg, size_t len);
+
+/*
+ * The fds a received message carries (SCM_RIGHTS): the first `max` go to out[], any more are
+ * closed (a sender cannot make the receiver leak them). Returns how many went to out[].
+ */
+__attribute__((visibility("hidden"))) int take_fds(struct msghdr *mh, int *out, int max);
 
 #endif

@@ -4,7 +4,7 @@
  * reports its end when it reaps it ('R').
  */
 import * as fs from 'fs';
-import * as os from 'os';
+import { getSystemErrorName } from 'util';
 import { addon } from '../native/addon';
 import { CallerInitSpawner } from '../common/caller';
 import { encodeSpawn, readInt32s, spawnSlots } from './protocol';
@@ -48,7 +48,7 @@ export function callerLink(conn: number): CallerInitSpawner {
       const [pid, errno] = answer ?? [-1, 0];
       if (pid > 0) return [pid, mine];
       fs.closeSync(mine);
-      const code = errno > 0 ? (Object.entries(os.constants.errno as Record<string, number>).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`) : 'ECONNRESET';
+      const code = errno > 0 ? getSystemErrorName(-errno) : 'ECONNRESET';
       throw Object.assign(new Error(`spawn ${file} (through the carton client): ${code}`), { code, syscall: 'spawn', path: file });
     },
     waitStatus(pid) {

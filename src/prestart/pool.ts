@@ -94,8 +94,8 @@ export async function runPool(o: PoolOptions): Promise<void> {
       for (const state of ['t', 'w'] as const) fs.rmSync(workerSocketPath(o.dir, slot.program, child.pid, state), { force: true });
     };
     // Starting Node is the expensive part (~40 ms of CPU): at the lowest priority it does not
-    // compete with the commands running now (a create + start + delete burst, say). A worker
-    // takes on its caller's priority when it takes the caller.
+    // compete with the commands running now. Once ready, the worker waits at the normal
+    // priority, and takes on its caller's when it takes the caller (worker.ts).
     try {
       if (child.pid) os.setPriority(child.pid, 19);
     } catch {
@@ -119,7 +119,8 @@ export async function runPool(o: PoolOptions): Promise<void> {
           slot.served++;
         }
       }
-      publish(slot);
+      // A stopping pool has removed its counts; a worker still reporting must not bring them back.
+      if (!stopping) publish(slot);
     });
     child.on('exit', (code, signal) => {
       waiting.delete(child);

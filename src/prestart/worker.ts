@@ -1,8 +1,8 @@
 /**
  * One prestarted worker (docs/prestart.md): Node already started and Carton's code loaded,
- * it listens on a socket of its own and waits for the one client that claims it, checks that it may act for it (caller-check.ts), takes on the
- * caller's stdio, working directory, umask, environment and arguments, and runs the command
- * as a cold start would. carton-init is started by the client (caller-link.ts). Its exit
+ * it listens on a socket of its own and waits for the one client that claims it, checks that
+ * it may act for it (caller-check.ts), takes on the caller's stdio, working directory, umask,
+ * environment and arguments, and runs the command as a cold start would. carton-init is started by the client (caller-link.ts). Its exit
  * status goes back to the client, which exits with it. One command per worker: everything
  * a command may change in its process (environment, handlers, caches) dies with it.
  */
@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { addon } from '../native/addon';
 import { setCaller } from '../common/caller';
+import { readProcStat } from '../runtime/proc';
 import { setTraceOrigin, trace } from '../runtime/trace';
 import { refusalReason, selfPortrait, SelfPortrait, startupEnvDifferences, umaskOf } from './caller-check';
 import { callerLink } from './caller-link';
@@ -149,15 +150,10 @@ function setPriorityAllThreads(nice: number): void {
   }
 }
 
-/** The caller's nice value (root may raise it back from the pool's 19); the pool's if unreadable. */
+/** The caller's nice value, on every thread (a ready worker runs at 0). */
 function adoptPriority(pid: number): void {
-  let nice: number;
-  try {
-    nice = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
-  } catch {
-    return; // caller gone: the request read below fails
-  }
-  if (Number.isInteger(nice) && nice !== 0) setPriorityAllThreads(nice);
+  const nice = readProcStat(pid)?.nice;
+  if (nice !== undefined && Number.isInteger(nice) && nice !== 0) setPriorityAllThreads(nice);
 }
 
 /** Become the caller's command: its stdio, cwd, umask, environment and arguments. */

@@ -8,6 +8,8 @@ import * as fs from 'fs';
 export interface ProcStat {
   state: string;
   ppid: number;
+  /** Field 19: the nice value (of the main thread). */
+  nice: number;
   startTime: number;
 }
 
@@ -22,7 +24,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // comm (field 2) may contain spaces and parentheses: fields resume after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); field N is rest[N - 3].
-  return { state: rest[0], ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  return { state: rest[0], ppid: Number(rest[1]), nice: Number(rest[16]), startTime: Number(rest[19]) };
 }
 
 /** Start time of a live process, or undefined when it is gone. */

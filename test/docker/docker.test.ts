@@ -8,9 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DockerHarness, IMAGE, REPO, cgroupDirsOf, dockerAvailable, mountsUnder, processesMentioning } from './harness';
-import { PoolHandle, startPool } from '../../src/prestart/pool-control';
-import { DEFAULT_DIR } from '../../src/prestart/pool';
+import { DockerHarness, IMAGE, cgroupDirsOf, dockerAvailable, mountsUnder, processesMentioning } from './harness';
+import { defaultDirPool } from '../prestart/default-pool';
 
 const missing = dockerAvailable();
 const RUNTIMES = ['runc', 'carton'] as const;
@@ -164,36 +163,25 @@ for (const rt of RUNTIMES) {
 }
 
 describe('docker --runtime carton through prestarted workers (docs/prestart.md)', { skip: missing }, () => {
-  // containerd's shim gives the runtime its own environment: the pool must be at the default place.
-  const otherPool = fs.existsSync(path.join(DEFAULT_DIR, 'carton-runtime.idle'));
-  const dirExisted = fs.existsSync(DEFAULT_DIR);
-  let pool: PoolHandle | undefined;
-  before(async () => {
-    if (missing || otherPool) return;
-    pool = startPool(REPO, DEFAULT_DIR, 3, { ...process.env, NODE_EXTRA_CA_CERTS: '' });
-    assert.ok(await pool.waitFull(), 'prestart pool ready');
-  });
-  after(async () => {
-    await pool?.stop();
-    if (pool && !dirExisted) fs.rmSync(DEFAULT_DIR, { recursive: true, force: true });
-  });
+  const workers = defaultDirPool(!missing, { ...process.env, NODE_EXTRA_CA_CERTS: '' });
 
-  test('run --rm and run -d + exec + stop + rm: the runtime calls served by workers', { skip: otherPool && `a prestart pool already serves ${DEFAULT_DIR}` }, async () => {
-    await pool!.waitFull();
-    const served = pool!.served('carton-runtime');
+  test('run --rm and run -d + exec + stop + rm: the runtime calls served by workers', { skip: workers.skip }, async () => {
+    const pool = workers.pool();
+    await pool.waitFull();
+    const served = pool.served('carton-runtime');
     const r = h.docker(['run', '--rm', '--runtime', 'carton', IMAGE, 'sh', '-c', 'echo hi; exit 3']);
     assert.equal(r.status, 3, r.stderr);
     assert.equal(r.stdout, 'hi\n');
-    await pool!.waitFull();
+    await pool.waitFull();
     const id = ok(h.docker(['run', '-d', '--runtime', 'carton', IMAGE, 'sleep', '60']), 'run -d').trim();
-    await pool!.waitFull();
+    await pool.waitFull();
     const e = h.docker(['exec', id, 'sh', '-c', 'echo in; exit 2']);
     assert.equal(e.status, 2, e.stderr);
     assert.equal(e.stdout, 'in\n');
-    await pool!.waitFull();
+    await pool.waitFull();
     ok(h.docker(['stop', '-t', '1', id]), 'stop');
     ok(h.docker(['rm', id]), 'rm');
-    const ran = pool!.served('carton-runtime') - served;
+    const ran = pool.served('carton-runtime') - served;
     assert.ok(ran >= 5, `workers ran ${ran} runtime calls (create, start, exec, kill, delete at least)`);
   });
 });

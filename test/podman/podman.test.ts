@@ -12,9 +12,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeBusyboxRootfs } from '../helpers/busybox';
-import { REPO, RUNTIME_CMD } from '../runtime/helpers';
-import { PoolHandle, startPool } from '../../src/prestart/pool-control';
-import { DEFAULT_DIR } from '../../src/prestart/pool';
+import { RUNTIME_CMD } from '../runtime/helpers';
+import { defaultDirPool } from '../prestart/default-pool';
 import { runInPty } from '../helpers/pty';
 
 const IMAGE = 'localhost/carton-test-busybox:latest';
@@ -188,39 +187,27 @@ describe('podman with carton-runtime gives what runc gives', () => {
 });
 
 describe('podman with carton-runtime through prestarted workers (docs/prestart.md)', () => {
-  // conmon gives the runtime a fixed environment (no CARTON_PRESTART_DIR): the pool must be at
-  // the default place, so this case runs only where no other pool does.
-  const otherPool = fs.existsSync(path.join(DEFAULT_DIR, 'carton-runtime.idle'));
-  const dirExisted = fs.existsSync(DEFAULT_DIR);
-  let pool: PoolHandle | undefined;
-  before(async () => {
-    if (!hasPodman || otherPool) return;
-    // conmon gives the runtime no NODE_OPTIONS (scripts/test.sh sets one) nor extra CA certs:
-    // the workers must start as the runtime's own Node would.
-    const { NODE_OPTIONS: _options, NODE_EXTRA_CA_CERTS: _certs, ...env } = process.env;
-    pool = startPool(REPO, DEFAULT_DIR, 3, env);
-    assert.ok(await pool.waitFull(), 'prestart pool ready');
-  });
-  after(async () => {
-    await pool?.stop();
-    if (pool && !dirExisted) fs.rmSync(DEFAULT_DIR, { recursive: true, force: true });
-  });
+  // conmon gives the runtime no NODE_OPTIONS (scripts/test.sh sets one) nor extra CA certs:
+  // the workers must start as the runtime's own Node would.
+  const { NODE_OPTIONS: _options, NODE_EXTRA_CA_CERTS: _certs, ...env } = process.env;
+  const workers = defaultDirPool(hasPodman, env);
 
   const name = 'run --rm, and run -d + exec + stop + rm: every runtime call of carton served by a worker';
-  test(name, { skip: (!hasPodman && 'podman or script not installed') || (otherPool && `a prestart pool already serves ${DEFAULT_DIR}`) }, async () => {
+  test(name, { skip: (!hasPodman && 'podman or script not installed') || workers.skip }, async () => {
+    const pool = workers.pool();
     const results: unknown[] = [];
     for (const rt of ['runc', 'carton'] as RuntimeName[]) {
-      await pool!.waitFull();
-      const served = pool!.served('carton-runtime');
+      await pool.waitFull();
+      const served = pool.served('carton-runtime');
       const ctr = 'pst-both';
       const out = [podman(rt, ['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'echo hello; exit 3'])];
-      await pool!.waitFull();
+      await pool.waitFull();
       out.push(podman(rt, ['run', '-d', '--network', 'none', '--name', ctr, IMAGE, 'sleep', '60']));
-      await pool!.waitFull();
+      await pool.waitFull();
       out.push(podman(rt, ['exec', ctr, 'sh', '-c', 'echo in; exit 2']));
-      await pool!.waitFull();
+      await pool.waitFull();
       out.push(podman(rt, ['stop', '-t', '1', ctr]), podman(rt, ['rm', ctr]));
-      const ran = pool!.served('carton-runtime') - served;
+      const ran = pool.served('carton-runtime') - served;
       if (rt === 'carton') assert.ok(ran >= 5, `workers ran ${ran} runtime calls (create, start, exec, kill, delete at least)`);
       results.push(out.map((o) => [o.status, /^[0-9a-f]{64}\n$/.test(o.stdout) ? 'ID' : o.stdout]));
     }

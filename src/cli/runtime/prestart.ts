@@ -1,6 +1,7 @@
 /** carton-runtime prestart: keep Node started and Carton loaded for the next commands (docs/prestart.md). */
 import * as path from 'path';
 import { CartonError } from '../../common/errors';
+import { nativeBuildDir } from '../../native/addon';
 import { stderr } from './out';
 import { Globals, parseCommand } from './globals';
 
@@ -40,13 +41,7 @@ export async function main(argv: string[], _g: Globals): Promise<number> {
   return 0;
 }
 
-/** bin/ of this checkout, from the bundle (dist/bundle) or the compiled modules (dist/src/cli/runtime). */
+/** bin/ of this checkout or package: beside build/Release, which the native code is found in. */
 function binDir(): string {
-  const fs = require('fs') as typeof import('fs');
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'bin', 'prestart-worker.js'))) return path.join(dir, 'bin');
-    dir = path.dirname(dir);
-  }
-  throw new CartonError('EINTERNAL', 'bin/prestart-worker.js not found beside the runtime');
+  return path.join(nativeBuildDir(), '..', '..', 'bin');
 }
