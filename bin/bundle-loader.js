@@ -32,12 +32,30 @@ const SUBCOMMANDS = {
  * @param {string[]} subcommands words that get a cache of their own; anything else shares "main"
  */
 function loadBundle(name, binDir, subcommands = []) {
+  const key = subcommandOf(process.argv.slice(2), subcommands) || 'main';
+  const b = compileBundle(name, binDir, key);
+  if (!b) return false;
+  if (b.crc32 && (!b.own || b.script.cachedDataRejected)) {
+    // After a successful command every function it needed is compiled: keep them.
+    process.once('exit', (code) => {
+      if (code === 0) writeCache(b.cacheFile, b.identity, b.script, b.crc32);
+    });
+  }
+  runScript(b.script, b.file);
+  return true;
+}
+
+/**
+ * dist/bundle/<name>.js compiled through its cache `key` (the build's "main" one when that is
+ * missing); `own` is the header of the `key` cache when it was used. Undefined without a bundle.
+ */
+function compileBundle(name, binDir, key) {
   const file = path.join(binDir, '..', 'dist', 'bundle', `${name}.js`);
   let fd;
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    if (err && err.code === 'ENOENT') return false;
+    if (err && err.code === 'ENOENT') return undefined;
     throw err;
   }
   let source;
@@ -50,21 +68,13 @@ function loadBundle(name, binDir, subcommands = []) {
   }
   // CARTON_CODE_CACHE=0: compile from source, write nothing (to measure what the cache saves).
   const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
-  const key = subcommandOf(process.argv.slice(2), subcommands) || 'main';
   const cacheFile = cacheFileFor(file, key);
-  let data = crc32 ? readCache(cacheFile, identity, crc32) : undefined;
-  const own = !!data;
+  const own = crc32 ? readCacheWithHead(cacheFile, identity, crc32) : undefined;
+  let data = own && own.data;
   if (crc32 && !data && key !== 'main') data = readCache(cacheFileFor(file, 'main'), identity, crc32);
   const vm = require('vm');
   const script = new vm.Script(wrapperSource(source), { filename: file, cachedData: data });
-  if (crc32 && (!own || script.cachedDataRejected)) {
-    // After a successful command every function it needed is compiled: keep them.
-    process.once('exit', (code) => {
-      if (code === 0) writeCache(cacheFile, identity, script, crc32);
-    });
-  }
-  runScript(script, file);
-  return true;
+  return { file, identity, crc32, cacheFile, own: own && own.head, script };
 }
 
 function runScript(script, file) {
@@ -81,30 +91,22 @@ function runScript(script, file) {
  * it again, after its caller has left. Undefined without a bundle.
  */
 function loadBundleExports(name, binDir) {
-  const file = path.join(binDir, '..', 'dist', 'bundle', `${name}.js`);
-  if (!fs.existsSync(file)) return undefined;
-  const identity = identityOf(fs.statSync(file));
-  const source = decode(fs.readFileSync(file));
-  const crc32 = process.env.CARTON_CODE_CACHE === '0' ? undefined : crc32Function();
-  const cacheFile = cacheFileFor(file, 'server');
-  const own = crc32 ? readCacheWithHead(cacheFile, identity, crc32) : undefined;
-  const data = own ? own.data : crc32 ? readCache(cacheFileFor(file, 'main'), identity, crc32) : undefined;
-  const covers = own && Array.isArray(own.head.covers) ? own.head.covers : [];
-  const vm = require('vm');
-  const script = new vm.Script(wrapperSource(source), { filename: file, cachedData: data });
-  const exports = runScript(script, file);
+  const b = compileBundle(name, binDir, 'server');
+  if (!b) return undefined;
+  const covers = b.own && Array.isArray(b.own.covers) ? b.own.covers : [];
+  const exports = runScript(b.script, b.file);
   return {
     exports,
-    file,
+    file: b.file,
     /** After a successful command `args`: keep what it compiled, once per subcommand. */
     keepCompiled(args) {
       const key = subcommandOf(args, SUBCOMMANDS[name] || []) || 'main';
-      if (!crc32 || (covers.includes(key) && !script.cachedDataRejected)) return;
+      if (!b.crc32 || (covers.includes(key) && !b.script.cachedDataRejected)) return;
       // Workers run side by side, each from the cache it read at its start: one that finds its
       // command covered by a newer file leaves that file alone.
-      const now = readCacheWithHead(cacheFile, identity, crc32);
+      const now = readCacheWithHead(b.cacheFile, b.identity, b.crc32);
       if (now && Array.isArray(now.head.covers) && now.head.covers.includes(key)) return;
-      writeCache(cacheFile, identity, script, crc32, { covers: [...covers.filter((c) => c !== key), key] });
+      writeCache(b.cacheFile, b.identity, b.script, b.crc32, { covers: [...covers.filter((c) => c !== key), key] });
     },
   };
 }
